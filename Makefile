@@ -1,0 +1,45 @@
+# ovsdb-ts — see README.md.
+SHELL := /bin/bash
+NODE_MODULES_STAMP := node_modules/.package-lock.json
+DEBIAN_PKGS := openvswitch-switch openvswitch-common ovn-central ovn-common python3-openvswitch
+
+.PHONY: all deps npm-deps os-deps typecheck test unit run bench bench-quick clean
+
+all: typecheck
+
+$(NODE_MODULES_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+npm-deps: $(NODE_MODULES_STAMP)
+
+# The real OVS/OVN tools are the oracle for the interop and differential tests.
+os-deps:
+	@if ! command -v ovsdb-server >/dev/null || ! command -v ovn-nbctl >/dev/null || ! python3 -c 'import ovs.db.idl' 2>/dev/null && ! /usr/bin/python3 -c 'import ovs.db.idl' 2>/dev/null; then \
+	  echo "Installing Debian OVS/OVN packages: $(DEBIAN_PKGS)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq $(DEBIAN_PKGS) >/dev/null; \
+	fi
+
+deps: npm-deps os-deps
+
+typecheck: npm-deps
+	npx tsc --noEmit -p .
+
+test: deps typecheck
+	npx vitest run
+
+unit: npm-deps
+	npx vitest run test/unit
+
+run: npm-deps
+	./bin/ovsdb-ts run
+
+bench: deps
+	npx tsx bench/run.ts
+
+bench-quick: deps
+	npx tsx bench/run.ts --quick
+
+clean:
+	rm -rf data node_modules
