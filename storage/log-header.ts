@@ -1,0 +1,92 @@
+// Record header line of the OVSDB file format: `OVSDB <magic> <length> <sha1>\n`.
+// Acceptance rules were measured against ovsdb-tool 3.1 (see test/unit/log-header.test.ts):
+// the length field is read like strtoull(…, 10) (leading blanks, '+' or '-' allowed), everything
+// else is strict: single spaces, 40 hex digits (either case), newline right after the hash.
+
+export const MAGIC_STANDALONE = 'JSON';
+export const MAGIC_CLUSTERED = 'CLUSTER';
+/** The reference reads a header with a 128-byte buffer: 127 bytes of line including "\n". */
+export const MAX_HEADER_BYTES = 127;
+
+export interface RecordHeader {
+  magic: string;
+  /** Body length. A bigint only for absurd values (beyond 2^53) that can never be satisfied. */
+  length: number | bigint;
+  /** Expected SHA-1 of the body, lower-case hex. */
+  sha1: string;
+}
+
+const U64 = 1n << 64n;
+const SP = 0x20;
+
+function isCSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+function isHex(c: number): boolean {
+  return isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
+/**
+ * Parse one header line (`line` excludes the "\n"). Returns null when the line is not a header
+ * (the caller then reports a parse error). Any magic is returned; the caller checks it.
+ */
+export function parseHeaderLine(line: Uint8Array): RecordHeader | null {
+  const n = line.length;
+  // "OVSDB "
+  if (n < 6 || line[0] !== 0x4f || line[1] !== 0x56 || line[2] !== 0x53 || line[3] !== 0x44 || line[4] !== 0x42 || line[5] !== SP) {
+    return null;
+  }
+  let i = 6;
+  while (i < n && line[i] !== SP) i++;
+  if (i === 6 || i >= n) return null;
+  const magic = latin1(line, 6, i);
+  i++;
+
+  // Length, strtoull-style.
+  while (i < n && isCSpace(line[i]!)) i++;
+  let negative = false;
+  if (line[i] === 0x2b || line[i] === 0x2d) {
+    negative = line[i] === 0x2d;
+    i++;
+  }
+  const digitsStart = i;
+  while (i < n && isDigit(line[i]!)) i++;
+  if (i === digitsStart || line[i] !== SP) return null;
+  let value = BigInt(latin1(line, digitsStart, i));
+  if (value >= U64 - 1n) return null; // ULLONG_MAX is strtoull's overflow answer
+  if (negative) value = (U64 - value) % U64;
+  if (value === 0n) return null;
+  i++;
+
+  if (n - i !== 40) return null;
+  for (let j = i; j < n; j++) if (!isHex(line[j]!)) return null;
+  const sha1 = latin1(line, i, n).toLowerCase();
+  const length = value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  return { magic, length, sha1 };
+}
+
+/**
+ * The header line as the reference prints it in `parse error ... in header line "<line>"`: it is cut
+ * after the magic word when the line starts with "OVSDB ", and at a NUL byte.
+ */
+export function displayHeaderLine(line: Uint8Array): string {
+  let end = line.indexOf(0);
+  if (end < 0) end = line.length;
+  if (end >= 6 && latin1(line, 0, 6) === 'OVSDB ') {
+    const sp = line.indexOf(SP, 6);
+    if (sp >= 0 && sp < end) end = sp;
+  }
+  return Buffer.from(line.buffer, line.byteOffset, end).toString('utf8');
+}
+
+/** `OVSDB JSON <length> <sha1>\n` */
+export function formatHeader(length: number, sha1: string, magic = MAGIC_STANDALONE): string {
+  return `OVSDB ${magic} ${length} ${sha1}\n`;
+}
+
+function latin1(b: Uint8Array, start: number, end: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
+}

@@ -1,0 +1,600 @@
+// The OVSDB standalone record log (ovsdb(5), reference §7): a file of `OVSDB JSON <len> <sha1>\n`
+// headers, each followed by <len> bytes of JSON object text. This module only frames, checks,
+// appends and atomically replaces records; what the records mean is the database layer's business.
+//
+// Corruption policy. A crash can tear only the tail: the last append may be cut short (EOF in its
+// header or body) or, on some file systems, leave a zero-filled or garbage block with a bad hash.
+// Such a tail is always dropped with a warning, and cut off before the next append. Damage with
+// a valid record after it cannot come from a crash, so it is "corruption in the middle":
+//   - 'strict' (default): reading throws the reference's error (it names the offset). Dropping the
+//     rest would destroy records that were acknowledged to clients, so we refuse to guess; the
+//     operator can inspect the file (ovsdb-tool show-log) and reopen with 'reference' to accept loss.
+//   - 'reference': what ovsdb-server 3.1 does: report the error, use the records before it, and
+//     truncate the file there on the next write.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { JsonObject, JsonValue } from '../schema/json.ts';
+import { LogError, ioError } from './log-error.ts';
+import {
+  MAGIC_CLUSTERED,
+  MAGIC_STANDALONE,
+  MAX_HEADER_BYTES,
+  displayHeaderLine,
+  parseHeaderLine,
+  type RecordHeader,
+} from './log-header.ts';
+
+export { LogError, strerror } from './log-error.ts';
+export type { LogErrorTag } from './log-error.ts';
+
+/** Parses one JSON text; throws an Error whose message goes into "are not valid JSON (<message>)". */
+export type ParseJson = (text: string) => JsonValue;
+
+export type CorruptionPolicy = 'strict' | 'reference';
+
+export interface LogRecord {
+  /** File offset of the record's header line. */
+  offset: number;
+  /** Bytes of header plus body, so the next record starts at offset + length. */
+  length: number;
+  json: JsonObject;
+}
+
+export interface LogRecovery {
+  /** 'torn-tail': nothing valid follows (crash leftovers). 'corrupt': a valid record follows. */
+  kind: 'torn-tail' | 'corrupt';
+  error: LogError;
+  /** End of the last good record: the file is cut here before the next append. */
+  offset: number;
+  /** Bytes from `offset` to the end of the file that are not used. */
+  discardedBytes: number;
+  /** For 'corrupt': offset of the first valid record found after the damage. */
+  nextValidOffset?: number;
+}
+
+export interface LogStats {
+  /** Records in the file now, the schema record included (read + appended, reset by replaceWith). */
+  records: number;
+  /** Records read at open plus records appended since open; not reset by replaceWith. */
+  recordsSinceOpen: number;
+  /** Bytes of good data: the offset the next record goes to. */
+  size: number;
+  /** `size` right after the file was loaded, created or last replaced. */
+  baseSize: number;
+}
+
+/** The fs calls the log makes; tests replace some to inject faults. */
+export interface LogFs {
+  openSync(p: string, flags: string, mode?: number): number;
+  closeSync(fd: number): void;
+  readSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
+  writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
+  ftruncateSync(fd: number, len: number): void;
+  fdatasyncSync(fd: number): void;
+  fsyncSync(fd: number): void;
+  fdatasync(fd: number, cb: (err: NodeJS.ErrnoException | null) => void): void;
+  fstatSync(fd: number): { size: number };
+  renameSync(from: string, to: string): void;
+  unlinkSync(p: string): void;
+  realpathSync(p: string): string;
+}
+
+const nodeFs: LogFs = {
+  openSync: (p, flags, mode) => fs.openSync(p, flags, mode),
+  closeSync: (fd) => fs.closeSync(fd),
+  readSync: (fd, buf, off, len, pos) => fs.readSync(fd, buf, off, len, pos),
+  writeSync: (fd, buf, off, len, pos) => fs.writeSync(fd, buf, off, len, pos),
+  ftruncateSync: (fd, len) => fs.ftruncateSync(fd, len),
+  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  fsyncSync: (fd) => fs.fsyncSync(fd),
+  fdatasync: (fd, cb) => fs.fdatasync(fd, cb),
+  fstatSync: (fd) => fs.fstatSync(fd),
+  renameSync: (a, b) => fs.renameSync(a, b),
+  unlinkSync: (p) => fs.unlinkSync(p),
+  realpathSync: (p) => fs.realpathSync(p),
+};
+
+export interface LogOpenOptions {
+  /** Open for appending (default false: read-only, the file is never changed). */
+  writable?: boolean;
+  /** What to do about damage in the middle of the file (default 'strict', see the file comment). */
+  policy?: CorruptionPolicy;
+  parseJson?: ParseJson;
+  /** Called once when reading stops early on a torn tail, or on corruption under 'reference'. */
+  onRecovery?: (r: LogRecovery) => void;
+  /** Called for problems that do not fail the operation (e.g. directory fsync after a rename). */
+  onWarning?: (message: string) => void;
+  fs?: Partial<LogFs>;
+}
+
+export interface LogCreateOptions extends Omit<LogOpenOptions, 'writable' | 'policy' | 'onRecovery'> {}
+
+const defaultParse: ParseJson = (text) => JSON.parse(text) as JsonValue;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const READ_CHUNK = 1 << 20;
+const NEW_FILE_MODE = 0o660; // the kernel applies the umask, as the reference's creat() does
+const HEADER_PREFIX = 'OVSDB JSON ';
+
+function sha1Hex(data: Uint8Array): string {
+  return createHash('sha1').update(data).digest('hex');
+}
+
+/** Header plus body of one record holding `text` (one line of JSON, "\n" added), as one buffer. */
+export function encodeRecord(text: string): Buffer {
+  const bodyLen = Buffer.byteLength(text, 'utf8') + 1;
+  const lenStr = String(bodyLen);
+  const headerLen = HEADER_PREFIX.length + lenStr.length + 42; // " " + 40 hex + "\n"
+  const buf = Buffer.allocUnsafe(headerLen + bodyLen);
+  buf.write(text, headerLen, 'utf8');
+  buf[headerLen + bodyLen - 1] = 0x0a;
+  const sha = sha1Hex(buf.subarray(headerLen));
+  buf.write(`${HEADER_PREFIX}${lenStr} ${sha}\n`, 0, 'latin1');
+  return buf;
+}
+
+// Positional reads through a reusable window; a returned view is valid until the next call.
+class Reader {
+  private buf = Buffer.alloc(0);
+  private start = 0;
+  private len = 0;
+  constructor(
+    private readonly io: LogFs,
+    private readonly fd: number,
+    private readonly fileName: string,
+  ) {}
+
+  /** Up to `n` bytes at `offset`; fewer only at end of file. */
+  bytes(offset: number, n: number): Buffer {
+    if (offset >= this.start && offset + n <= this.start + this.len) {
+      return this.buf.subarray(offset - this.start, offset - this.start + n);
+    }
+    const want = Math.max(n, READ_CHUNK);
+    if (this.buf.length < want) this.buf = Buffer.allocUnsafe(want);
+    let got = 0;
+    while (got < want) {
+      let r: number;
+      try {
+        r = this.io.readSync(this.fd, this.buf, got, want - got, offset + got);
+      } catch (err) {
+        throw ioError(`${this.fileName}: error reading ${n} bytes starting at offset ${offset}`, err, offset);
+      }
+      if (r === 0) break;
+      got += r;
+    }
+    this.start = offset;
+    this.len = got;
+    return this.buf.subarray(0, Math.min(n, got));
+  }
+}
+
+type ReadResult =
+  | { ok: true; record: LogRecord }
+  | { ok: false; error: LogError; torn: boolean }
+  | null; // clean end of file
+
+export class RecordLog {
+  /** The file name as given; it appears in every error message. */
+  readonly path: string;
+  readonly writable: boolean;
+  readonly policy: CorruptionPolicy;
+  /** Set when reading stopped before the end of the file. */
+  recovery: LogRecovery | null = null;
+
+  private readonly io: LogFs;
+  private readonly parse: ParseJson;
+  private readonly onRecovery: ((r: LogRecovery) => void) | undefined;
+  private readonly onWarning: (message: string) => void;
+  private fd: number;
+  private fileSize: number;
+  private state: 'reading' | 'ready' | 'failed' | 'closed';
+  private end = 0;
+  private truncatePending = false;
+  private lastRecordOffset = -1;
+  private nRecords = 0;
+  private nSinceOpen = 0;
+  private base = 0;
+
+  private constructor(p: string, fd: number, fileSize: number, io: LogFs, opts: LogOpenOptions, state: 'reading' | 'ready') {
+    this.path = p;
+    this.fd = fd;
+    this.fileSize = fileSize;
+    this.io = io;
+    this.writable = opts.writable ?? false;
+    this.policy = opts.policy ?? 'strict';
+    this.parse = opts.parseJson ?? defaultParse;
+    this.onRecovery = opts.onRecovery;
+    this.onWarning = opts.onWarning ?? (() => {});
+    this.state = state;
+  }
+
+  /**
+   * Opens an existing standalone log and checks its first header line. Records are then read with
+   * records() (or readAll()); appending is allowed once reading has finished.
+   */
+  static open(p: string, opts: LogOpenOptions = {}): RecordLog {
+    const io: LogFs = { ...nodeFs, ...opts.fs };
+    let fd: number;
+    try {
+      fd = io.openSync(p, opts.writable ? 'r+' : 'r');
+    } catch (err) {
+      throw ioError(`${p}: open failed`, err);
+    }
+    try {
+      const size = io.fstatSync(fd).size;
+      const head = new Reader(io, fd, p).bytes(0, MAX_HEADER_BYTES);
+      if (head.length === 0) throw new LogError('ovsdb error', `${p}: cannot identify file type`);
+      const nl = head.indexOf(0x0a);
+      const hdr = nl < 0 ? null : parseHeaderLine(head.subarray(0, nl));
+      if (hdr?.magic === MAGIC_CLUSTERED) {
+        throw new LogError('ovsdb error', `${p}: clustered databases are not supported (this is a clustered OVSDB file; convert it with "ovsdb-tool cluster-to-standalone")`);
+      }
+      if (hdr?.magic !== MAGIC_STANDALONE) throw new LogError('ovsdb error', `${p}: unexpected file format`);
+      return new RecordLog(p, fd, size, io, opts, 'reading');
+    } catch (err) {
+      io.closeSync(fd);
+      throw err;
+    }
+  }
+
+  /**
+   * Creates a new log holding only `schemaText` (record 0) and returns it ready for appends.
+   * Fails if the file exists. The file is fsynced before returning.
+   */
+  static create(p: string, schemaText: string, opts: LogCreateOptions = {}): RecordLog {
+    const io: LogFs = { ...nodeFs, ...opts.fs };
+    let fd: number;
+    try {
+      fd = io.openSync(p, 'wx+', NEW_FILE_MODE);
+    } catch (err) {
+      throw ioError(`${p}: create failed`, err);
+    }
+    const rec = encodeRecord(schemaText);
+    try {
+      writeFully(io, fd, rec, 0);
+      io.fsyncSync(fd);
+    } catch (err) {
+      // The file is ours (O_EXCL): remove the half-made one so a retry can succeed.
+      try { io.closeSync(fd); } catch { /* already failing */ }
+      try { io.unlinkSync(p); } catch { /* already failing */ }
+      throw ioError(`${p}: write failed`, err);
+    }
+    fsyncDir(io, p, opts.onWarning);
+    const log = new RecordLog(p, fd, rec.length, io, { ...opts, writable: true }, 'ready');
+    log.end = rec.length;
+    log.base = rec.length;
+    log.nRecords = 1;
+    log.nSinceOpen = 1;
+    return log;
+  }
+
+  /**
+   * Yields every good record from record 0 on. Stops early on a torn tail (with onRecovery) or,
+   * under 'reference', on corruption; under 'strict' corruption throws the reference's error.
+   * Errors in record 0 always throw. Breaking out of the loop leaves the log unusable for appends.
+   */
+  *records(): Generator<LogRecord, void, undefined> {
+    if (this.state !== 'reading') throw new Error(`${this.path}: records() may be called once, right after open()`);
+    const reader = new Reader(this.io, this.fd, this.path);
+    let pos = 0;
+    for (;;) {
+      const r = this.readAt(reader, pos);
+      if (r === null) break;
+      if (!r.ok) {
+        this.stopOnError(pos, r.error, r.torn);
+        return;
+      }
+      pos += r.record.length;
+      this.end = pos;
+      this.lastRecordOffset = r.record.offset;
+      this.nRecords++;
+      this.nSinceOpen++;
+      yield r.record;
+      if (this.state !== 'reading') return; // unreadLast() was called
+    }
+    this.finishReading();
+  }
+
+  /** All records, as records() would yield them. */
+  readAll(): LogRecord[] {
+    return Array.from(this.records());
+  }
+
+  /**
+   * Forgets the record records() yielded last and ends reading, as the reference does with a
+   * record that fails to apply: the file is cut at that record's offset before the next append.
+   */
+  unreadLast(): void {
+    if (this.state !== 'reading' || this.lastRecordOffset < 0) throw new Error(`${this.path}: no record to unread`);
+    if (this.lastRecordOffset === 0) throw new Error(`${this.path}: cannot unread the schema record`);
+    this.end = this.lastRecordOffset;
+    this.nRecords--;
+    this.nSinceOpen--;
+    this.finishReading();
+  }
+
+  /**
+   * Appends one record holding `text` (one line of compact JSON, without the final "\n") with a
+   * single write. On return the record is in the OS (not necessarily on disk: see sync()).
+   * On failure the partial bytes are cut off and a LogError "<file>: write failed" is thrown.
+   */
+  append(text: string): { offset: number; length: number } {
+    this.checkWritable();
+    this.truncateIfPending();
+    const rec = encodeRecord(text);
+    const offset = this.end;
+    try {
+      writeFully(this.io, this.fd, rec, offset);
+    } catch (err) {
+      try {
+        this.io.ftruncateSync(this.fd, offset);
+      } catch {
+        this.truncatePending = true; // retried before the next append
+      }
+      throw ioError(`${this.path}: write failed`, err);
+    }
+    this.end = offset + rec.length;
+    if (this.end > this.fileSize) this.fileSize = this.end;
+    this.nRecords++;
+    this.nSinceOpen++;
+    return { offset, length: rec.length };
+  }
+
+  /** fdatasync: makes every appended record durable. */
+  sync(): void {
+    this.checkWritable();
+    try {
+      this.io.fdatasyncSync(this.fd);
+    } catch (err) {
+      throw ioError(`${this.path}: fdatasync failed`, err);
+    }
+  }
+
+  /** sync() without blocking the event loop. */
+  syncAsync(): Promise<void> {
+    this.checkWritable();
+    return new Promise((resolve, reject) => {
+      this.io.fdatasync(this.fd, (err) => (err ? reject(ioError(`${this.path}: fdatasync failed`, err)) : resolve()));
+    });
+  }
+
+  /**
+   * Compaction: writes `records` (texts, record 0 = schema) to "<real file>.tmp", fdatasyncs it,
+   * renames it over the real file (a symlink is followed, not replaced), fsyncs the directory,
+   * and continues appending to the new file. A crash leaves the old or the new file, complete.
+   * On failure before the rename, the old file stays in use and a LogError is thrown.
+   */
+  replaceWith(records: readonly string[]): void {
+    this.checkWritable();
+    if (records.length === 0) throw new Error('replaceWith: the schema record is required');
+    const io = this.io;
+    let real: string;
+    try {
+      real = io.realpathSync(this.path);
+    } catch (err) {
+      throw ioError(`${this.path}: realpath failed`, err);
+    }
+    const tmp = `${real}.tmp`;
+    try { io.unlinkSync(tmp); } catch { /* usually absent; a stale one is overwritten below anyway */ }
+    let fd: number;
+    try {
+      fd = io.openSync(tmp, 'wx+', NEW_FILE_MODE);
+    } catch (err) {
+      throw ioError(`${tmp}: create failed`, err);
+    }
+    let size = 0;
+    const fail = (what: string, err: unknown): LogError => {
+      try { io.closeSync(fd); } catch { /* already failing */ }
+      try { io.unlinkSync(tmp); } catch { /* already failing */ }
+      return ioError(`${tmp}: ${what}`, err);
+    };
+    try {
+      // Batch small records into large writes.
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      for (const text of records) {
+        const rec = encodeRecord(text);
+        batch.push(rec);
+        batchBytes += rec.length;
+        if (batchBytes >= READ_CHUNK) {
+          writeFully(io, fd, Buffer.concat(batch, batchBytes), size);
+          size += batchBytes;
+          batch = [];
+          batchBytes = 0;
+        }
+      }
+      if (batchBytes > 0) {
+        writeFully(io, fd, Buffer.concat(batch, batchBytes), size);
+        size += batchBytes;
+      }
+    } catch (err) {
+      throw fail('write failed', err);
+    }
+    try {
+      io.fdatasyncSync(fd);
+    } catch (err) {
+      throw fail('fdatasync failed', err);
+    }
+    try {
+      io.renameSync(tmp, real);
+    } catch (err) {
+      throw fail(`rename to ${real} failed`, err);
+    }
+    // The new file is live from here on.
+    try { io.closeSync(this.fd); } catch { /* the old file is gone from the namespace anyway */ }
+    this.fd = fd;
+    this.end = size;
+    this.fileSize = size;
+    this.base = size;
+    this.truncatePending = false;
+    this.nRecords = records.length;
+    this.nSinceOpen += records.length;
+    fsyncDir(io, real, this.onWarning);
+  }
+
+  stats(): LogStats {
+    return { records: this.nRecords, recordsSinceOpen: this.nSinceOpen, size: this.end, baseSize: this.base };
+  }
+
+  close(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.io.closeSync(this.fd);
+  }
+
+  // ---- internals ----
+
+  private finishReading(): void {
+    this.state = 'ready';
+    this.base = this.end;
+    if (this.fileSize > this.end) this.truncatePending = true;
+  }
+
+  private stopOnError(pos: number, error: LogError, torn: boolean): void {
+    if (pos === 0) {
+      this.state = 'failed';
+      throw error; // no schema, no database
+    }
+    let nextValid = -1;
+    if (torn) nextValid = this.findValidRecord(pos + 1);
+    const kind = torn && nextValid < 0 ? 'torn-tail' : 'corrupt';
+    const recovery: LogRecovery = { kind, error, offset: pos, discardedBytes: this.fileSize - pos };
+    if (nextValid >= 0) recovery.nextValidOffset = nextValid;
+    this.recovery = recovery;
+    if (kind === 'corrupt' && this.policy === 'strict') {
+      this.state = 'failed';
+      throw error;
+    }
+    this.end = pos;
+    this.finishReading();
+    this.onRecovery?.(recovery);
+  }
+
+  /**
+   * Reads the record at `pos`. `torn` marks errors a cut-short or garbage tail can cause (bad
+   * header, EOF, bad hash); a body whose hash matches but is not a JSON object was written so.
+   */
+  private readAt(reader: Reader, pos: number): ReadResult {
+    const head = reader.bytes(pos, MAX_HEADER_BYTES);
+    if (head.length === 0) return null;
+    const nl = head.indexOf(0x0a);
+    const line = nl < 0 ? head : head.subarray(0, nl);
+    const hdr: RecordHeader | null = parseHeaderLine(line);
+    if (hdr === null || hdr.magic !== MAGIC_STANDALONE) {
+      const msg = `${this.path}: parse error at offset ${pos} in header line "${displayHeaderLine(line)}"`;
+      return { ok: false, error: new LogError('syntax error', msg, { offset: pos }), torn: true };
+    }
+    const bodyStart = pos + nl + 1;
+    const len = hdr.length;
+    if (typeof len === 'bigint' || bodyStart + len > this.fileSize) {
+      const msg = `${this.path}: error reading ${len} bytes starting at offset ${bodyStart}`;
+      return { ok: false, error: new LogError('I/O error', msg, { ioError: 'End of file', offset: pos }), torn: true };
+    }
+    const body = reader.bytes(bodyStart, len);
+    if (body.length < len) {
+      const msg = `${this.path}: error reading ${len} bytes starting at offset ${bodyStart}`;
+      return { ok: false, error: new LogError('I/O error', msg, { ioError: 'End of file', offset: pos }), torn: true };
+    }
+    const actual = sha1Hex(body);
+    if (actual !== hdr.sha1) {
+      const msg = `${this.path}: ${len} bytes starting at offset ${bodyStart} have SHA-1 hash ${actual} but should have hash ${hdr.sha1}`;
+      return { ok: false, error: new LogError('syntax error', msg, { offset: pos }), torn: true };
+    }
+    let json: JsonValue;
+    try {
+      let text: string;
+      try {
+        text = utf8.decode(body);
+      } catch {
+        throw new Error('invalid UTF-8 sequence');
+      }
+      json = this.parse(text);
+    } catch (err) {
+      const why = errorText(err);
+      const msg = `${this.path}: ${len} bytes starting at offset ${bodyStart} are not valid JSON (${why})`;
+      return { ok: false, error: new LogError('syntax error', msg, { offset: pos }), torn: false };
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json) || typeof json === 'bigint') {
+      const msg = `${this.path}: ${len} bytes starting at offset ${bodyStart} are not a JSON object`;
+      return { ok: false, error: new LogError('syntax error', msg, { offset: pos }), torn: false };
+    }
+    return { ok: true, record: { offset: pos, length: nl + 1 + len, json } };
+  }
+
+  /** Offset of the first record at or after `from` whose header parses and whose hash matches, or -1. */
+  private findValidRecord(from: number): number {
+    const needle = Buffer.from(HEADER_PREFIX, 'latin1');
+    const scan = new Reader(this.io, this.fd, this.path);
+    const probe = new Reader(this.io, this.fd, this.path);
+    let pos = from;
+    while (pos < this.fileSize) {
+      const chunk = scan.bytes(pos, READ_CHUNK);
+      if (chunk.length === 0) break;
+      let i = chunk.indexOf(needle);
+      while (i >= 0) {
+        if (this.hashMatchesAt(probe, pos + i)) return pos + i;
+        i = chunk.indexOf(needle, i + 1);
+      }
+      if (chunk.length < needle.length) break;
+      pos += chunk.length - needle.length + 1; // overlap so a split needle is seen
+    }
+    return -1;
+  }
+
+  private hashMatchesAt(reader: Reader, pos: number): boolean {
+    const head = reader.bytes(pos, MAX_HEADER_BYTES);
+    const nl = head.indexOf(0x0a);
+    if (nl < 0) return false;
+    const hdr = parseHeaderLine(head.subarray(0, nl));
+    if (hdr === null || typeof hdr.length === 'bigint' || pos + nl + 1 + hdr.length > this.fileSize) return false;
+    const body = reader.bytes(pos + nl + 1, hdr.length);
+    return body.length === hdr.length && sha1Hex(body) === hdr.sha1;
+  }
+
+  private checkWritable(): void {
+    if (this.state === 'closed') throw new Error(`${this.path}: log is closed`);
+    if (!this.writable) throw new Error(`${this.path}: log was opened read-only`);
+    if (this.state === 'reading') throw new Error(`${this.path}: read the log to the end before writing`);
+    if (this.state === 'failed') throw new Error(`${this.path}: log failed to load`);
+  }
+
+  private truncateIfPending(): void {
+    if (!this.truncatePending) return;
+    try {
+      this.io.ftruncateSync(this.fd, this.end);
+    } catch (err) {
+      throw ioError(`${this.path}: cannot truncate to length ${this.end}`, err);
+    }
+    this.truncatePending = false;
+    this.fileSize = this.end;
+  }
+}
+
+function writeFully(io: LogFs, fd: number, buf: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < buf.length) {
+    const n = io.writeSync(fd, buf, done, buf.length - done, position + done);
+    if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+    done += n;
+  }
+}
+
+/** fsync the directory holding `file`, so a create or rename survives a crash. */
+function fsyncDir(io: LogFs, file: string, warn: ((m: string) => void) | undefined): void {
+  const dir = path.dirname(file);
+  let fd: number | undefined;
+  try {
+    fd = io.openSync(dir, 'r');
+    io.fsyncSync(fd);
+  } catch (err) {
+    warn?.(`${dir}: fsync failed (${errorText(err)})`);
+  } finally {
+    if (fd !== undefined) {
+      try { io.closeSync(fd); } catch { /* nothing to do */ }
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
