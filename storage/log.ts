@@ -455,8 +455,7 @@ export class RecordLog {
       this.state = 'failed';
       throw error; // no schema, no database
     }
-    let nextValid = -1;
-    if (torn) nextValid = this.findValidRecord(pos + 1);
+    const nextValid = this.findValidRecord(pos + 1);
     const kind = torn && nextValid < 0 ? 'torn-tail' : 'corrupt';
     const recovery: LogRecovery = { kind, error, offset: pos, discardedBytes: this.fileSize - pos };
     if (nextValid >= 0) recovery.nextValidOffset = nextValid;
@@ -479,7 +478,7 @@ export class RecordLog {
     if (head.length === 0) return null;
     const nl = head.indexOf(0x0a);
     const line = nl < 0 ? head : head.subarray(0, nl);
-    const hdr: RecordHeader | null = parseHeaderLine(line);
+    const hdr: RecordHeader | null = nl < 0 ? null : parseHeaderLine(line);
     if (hdr === null || hdr.magic !== MAGIC_STANDALONE) {
       const msg = `${this.path}: parse error at offset ${pos} in header line "${displayHeaderLine(line)}"`;
       return { ok: false, error: new LogError('syntax error', msg, { offset: pos }), torn: true };
