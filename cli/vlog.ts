@@ -243,6 +243,7 @@ const syslogPrefix = compilePattern(SYSLOG_PREFIX);
 let consoleFd: number | null = 2;
 let logFd: number | null = null;
 let logFileName: string | null = null;
+let logFileAbs: string | null = null;
 
 // syslog: libc by default (like OVS), or UDP.
 let syslogFacility = 3; // LOG_DAEMON
@@ -591,27 +592,32 @@ function openLogFd(file: string): number {
 }
 
 /**
- * Start logging to `file` (made absolute against the cwd).  Logs
- * `opened log file <abs path>` when the file changes.  Returns an error text
- * (`failed to open <file> for logging: <reason>`) on failure, else null.
+ * Start logging to `file`.  Logs `opened log file <file>` (the name as given;
+ * --log-file without an argument gives an absolute default) when no file was
+ * open or the name changes.  On failure logs
+ * `vlog|WARN|failed to open <file> for logging: <reason>` and returns that text
+ * (the real server then exits with status 1 without another message).
  */
 export function setLogFile(file: string): string | null {
-  const abs = path.resolve(file);
+  return openLogFile(file, path.resolve(file));
+}
+
+function openLogFile(file: string, abs: string): string | null {
   let fd: number;
   try {
     fd = openLogFd(abs);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const text = `failed to open ${abs} for logging: ${errnoText(err)}`;
+    const text = `failed to open ${file} for logging: ${errnoText(e as NodeJS.ErrnoException)}`;
     getLogger('vlog').warn(text);
     return text;
   }
-  const announce = logFd === null || logFileName !== abs;
+  const announce = logFd === null || logFileAbs !== abs;
   if (logFd !== null) fs.closeSync(logFd);
   logFd = fd;
-  logFileName = abs;
+  logFileName = file;
+  logFileAbs = abs; // survives the chdir('/') of --detach, for vlog/reopen
   updateAllMinLevels();
-  if (announce) getLogger('vlog').info(`opened log file ${abs}`);
+  if (announce) getLogger('vlog').info(`opened log file ${file}`);
   return null;
 }
 
@@ -621,18 +627,18 @@ function errnoText(err: NodeJS.ErrnoException): string {
 
 /** vlog/reopen: reopen the log file (after logrotate moved it).  Error text or null. */
 export function reopenLogFile(): string | null {
-  if (logFileName === null) return 'Logging to file not configured';
+  if (logFileAbs === null || logFileName === null) return 'Logging to file not configured';
   // Nothing to do if the file at that name is still the one we write to.
   if (logFd !== null) {
     try {
       const a = fs.fstatSync(logFd);
-      const b = fs.statSync(logFileName);
+      const b = fs.statSync(logFileAbs);
       if (a.dev === b.dev && a.ino === b.ino) return null;
     } catch {
       // the file was moved or removed: reopen below
     }
   }
-  return setLogFile(logFileName);
+  return openLogFile(logFileName, logFileAbs);
 }
 
 /** vlog/close: stop writing the log file (vlog/reopen opens it again). */
@@ -646,7 +652,7 @@ export function closeLogFile(): void {
 
 /** The absolute log file name, or null when --log-file was not given. */
 export function logFilePath(): string | null {
-  return logFileName;
+  return logFileAbs;
 }
 
 /** --syslog-method=(libc|unix:file|udp:ip:port) and --syslog-target=HOST:PORT. */
