@@ -1,0 +1,354 @@
+// A transaction's staged changes over a Database, and the commit-time checks in the reference's order
+// (§3.7): drop no-op rows, strong referential integrity, garbage collection, maxRows, weak reference
+// cleanup, unique indexes, new _version. The result is a Commit ready for Database.apply().
+import { randomUUID } from 'node:crypto';
+import { ZERO_UUID, type Atom } from '../schema/atom.ts';
+import { compareDatums, datumToString, mapOf, setOf, type Datum } from '../schema/datum.ts';
+import { constraintViolation, OvsdbError } from '../schema/error.ts';
+import type { ColumnSchema, TableSchema } from '../schema/schema.ts';
+import {
+  forEachRef,
+  strongRefColumns,
+  valuesKey,
+  weakRefColumns,
+  type Commit,
+  type Database,
+  type RowChange,
+  type Table,
+} from './database.ts';
+import { columnChanged, rowDataChanged, type Row } from './row.ts';
+
+interface Staged {
+  readonly old: Row | null;
+  new: Row | null;
+}
+
+export class Transaction {
+  /** table name → uuid → staged change. */
+  private readonly staged = new Map<string, Map<string, Staged>>();
+  /** Uuids deleted earlier in this transaction, per table (an explicit-uuid insert may not reuse them). */
+  private readonly deletedHere = new Map<string, Set<string>>();
+  comment = '';
+  durable = false;
+
+  constructor(readonly db: Database) {}
+
+  private stagedFor(table: string): Map<string, Staged> {
+    let m = this.staged.get(table);
+    if (m === undefined) this.staged.set(table, (m = new Map()));
+    return m;
+  }
+
+  /** The row as this transaction sees it. */
+  get(table: string, uuid: string): Row | null {
+    const s = this.staged.get(table)?.get(uuid);
+    if (s !== undefined) return s.new;
+    return this.db.table(table).rows.get(uuid) ?? null;
+  }
+
+  /** Every row of the table as this transaction sees it. */
+  *rows(table: string): Iterable<Row> {
+    const staged = this.staged.get(table);
+    const base = this.db.table(table).rows;
+    if (staged === undefined || staged.size === 0) {
+      yield* base.values();
+      return;
+    }
+    for (const [uuid, row] of base) {
+      const s = staged.get(uuid);
+      if (s === undefined) yield row;
+      else if (s.new) yield s.new;
+    }
+    for (const s of staged.values()) if (s.old === null && s.new !== null) yield s.new;
+  }
+
+  usedUuid(table: string, uuid: string): boolean {
+    return this.get(table, uuid) !== null || (this.deletedHere.get(table)?.has(uuid) ?? false);
+  }
+
+  insert(table: string, row: Row): void {
+    this.stagedFor(table).set(row.uuid, { old: null, new: row });
+  }
+
+  update(table: string, row: Row): void {
+    const m = this.stagedFor(table);
+    const s = m.get(row.uuid);
+    if (s) s.new = row;
+    else m.set(row.uuid, { old: this.db.table(table).rows.get(row.uuid) ?? null, new: row });
+  }
+
+  delete(table: string, uuid: string): void {
+    const m = this.stagedFor(table);
+    const s = m.get(uuid);
+    if (s) s.new = null;
+    else m.set(uuid, { old: this.db.table(table).rows.get(uuid)!, new: null });
+    let d = this.deletedHere.get(table);
+    if (d === undefined) this.deletedHere.set(table, (d = new Set()));
+    d.add(uuid);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Commit
+
+  /** Runs the commit-time checks; returns the commit to apply, or throws the commit error. */
+  prepare(): Commit {
+    this.dropNoOps();
+    const refDeltas = this.checkStrongRefs();
+    this.collectGarbage(refDeltas);
+    this.checkMaxRows();
+    this.cleanWeakRefs();
+    this.checkIndexes();
+    return this.finish(refDeltas);
+  }
+
+  private dropNoOps(): void {
+    for (const [tname, m] of this.staged) {
+      for (const [uuid, s] of m) {
+        if (s.old === null ? s.new === null : s.new !== null && !rowDataChanged(s.old, s.new)) m.delete(uuid);
+      }
+      if (m.size === 0) this.staged.delete(tname);
+    }
+  }
+
+  private addDelta(deltas: Map<string, Map<string, number>>, table: string, uuid: string, d: number): void {
+    let m = deltas.get(table);
+    if (m === undefined) deltas.set(table, (m = new Map()));
+    m.set(uuid, (m.get(uuid) ?? 0) + d);
+  }
+
+  /** Reference count changes of one row change, excluding self-references. */
+  private countRefs(deltas: Map<string, Map<string, number>>, table: TableSchema, s: Staged, check: boolean): void {
+    let cols = strongRefColumns(table);
+    if (cols.length === 0) return;
+    // A modified row only moves the references of the columns it changed.
+    if (s.old && s.new) {
+      const o = s.old;
+      const n = s.new;
+      cols = cols.filter((rc) => columnChanged(o, n, rc.column));
+    }
+    const self = (s.old ?? s.new)!.uuid;
+    if (s.old) {
+      forEachRef(s.old, cols, (dt, u) => {
+        if (u !== self) this.addDelta(deltas, dt, u, -1);
+      });
+    }
+    if (s.new) {
+      const newRow = s.new;
+      forEachRef(newRow, cols, (dt, u, rc) => {
+        if (u === self) return;
+        if (check && this.get(dt, u) === null) {
+          throw new OvsdbError(
+            'referential integrity violation',
+            `Table ${table.name} column ${rc.column.name} row ${self} references nonexistent row ${u} in table ${dt}.`,
+          );
+        }
+        this.addDelta(deltas, dt, u, +1);
+      });
+    }
+  }
+
+  private checkStrongRefs(): Map<string, Map<string, number>> {
+    const deltas = new Map<string, Map<string, number>>();
+    for (const [tname, m] of this.staged) {
+      const table = this.db.table(tname).schema;
+      for (const s of m.values()) this.countRefs(deltas, table, s, true);
+    }
+    for (const [tname, m] of this.staged) {
+      const table = this.db.table(tname);
+      for (const [uuid, s] of m) {
+        if (s.old === null || s.new !== null) continue;
+        const n = table.refs(uuid) + (deltas.get(tname)?.get(uuid) ?? 0);
+        if (n > 0)
+          throw new OvsdbError(
+            'referential integrity violation',
+            `cannot delete ${tname} row ${uuid} because of ${n} remaining reference(s)`,
+          );
+      }
+    }
+    return deltas;
+  }
+
+  private refsAfter(table: Table, uuid: string, deltas: Map<string, Map<string, number>>): number {
+    return (table.rows.has(uuid) ? table.refs(uuid) : 0) + (deltas.get(table.schema.name)?.get(uuid) ?? 0);
+  }
+
+  /** Deletes unreferenced rows of non-root tables, cascading, including orphans inserted here. */
+  private collectGarbage(deltas: Map<string, Map<string, number>>): void {
+    const queue: [string, string][] = [];
+    for (const [tname, m] of this.staged) {
+      if (this.db.table(tname).schema.isRoot) continue;
+      for (const [uuid, s] of m) if (s.new) queue.push([tname, uuid]);
+    }
+    for (const [tname, m] of deltas) {
+      if (this.db.table(tname).schema.isRoot) continue;
+      for (const [uuid, d] of m) if (d < 0) queue.push([tname, uuid]);
+    }
+    while (queue.length > 0) {
+      const [tname, uuid] = queue.pop()!;
+      const table = this.db.table(tname);
+      const row = this.get(tname, uuid);
+      if (row === null || this.refsAfter(table, uuid, deltas) > 0) continue;
+      const m = this.stagedFor(tname);
+      const s = m.get(uuid);
+      const change: Staged = s ?? { old: row, new: row };
+      // Its outgoing references go away with it.
+      forEachRef(row, strongRefColumns(table.schema), (dt, u) => {
+        if (u === uuid) return;
+        this.addDelta(deltas, dt, u, -1);
+        if (!this.db.table(dt).schema.isRoot) queue.push([dt, u]);
+      });
+      if (change.old === null) m.delete(uuid);
+      else m.set(uuid, { old: change.old, new: null });
+    }
+  }
+
+  private checkMaxRows(): void {
+    for (const [tname, m] of this.staged) {
+      const table = this.db.table(tname);
+      const max = table.schema.maxRows;
+      if (max === Number.POSITIVE_INFINITY) continue;
+      let n = table.rows.size;
+      for (const s of m.values()) n += (s.new ? 1 : 0) - (s.old ? 1 : 0);
+      if (n > max)
+        throw constraintViolation(
+          `transaction causes "${tname}" table to contain ${n} rows, greater than the schema-defined limit of ${max} row(s)`,
+        );
+    }
+  }
+
+  /** Removes weak references to rows that do not exist after this transaction. */
+  private cleanWeakRefs(): void {
+    const toCheck = new Map<string, Set<string>>();
+    const mark = (t: string, u: string) => {
+      let s = toCheck.get(t);
+      if (s === undefined) toCheck.set(t, (s = new Set()));
+      s.add(u);
+    };
+    for (const [tname, m] of this.staged) {
+      const table = this.db.table(tname);
+      const hasWeak = weakRefColumns(table.schema).length > 0;
+      for (const [uuid, s] of m) {
+        if (s.new && hasWeak) mark(tname, uuid);
+        if (s.old && !s.new) {
+          const referrers = table.weakReferrers.get(uuid);
+          if (referrers) for (const [src, e] of referrers) mark(e.table, src);
+        }
+      }
+    }
+    for (const [tname, uuids] of toCheck) {
+      const table = this.db.table(tname).schema;
+      const cols = weakRefColumns(table);
+      for (const uuid of uuids) {
+        const row = this.get(tname, uuid);
+        if (row === null) continue;
+        let data: Datum[] | null = null;
+        for (const rc of cols) {
+          const d = row.data[rc.column.index];
+          const fixed = this.dropDangling(d, rc.keyRef, rc.valueRef);
+          if (fixed === d) continue;
+          const removed = d.keys.length - fixed.keys.length;
+          const t = rc.column.type;
+          if (fixed.keys.length < t.min) {
+            const inserted = this.staged.get(tname)?.get(uuid)?.old === null;
+            const zero = inserted && (d.keys.includes(ZERO_UUID) || (d.values?.includes(ZERO_UUID) ?? false));
+            throw constraintViolation(
+              zero
+                ? `Weak reference column "${rc.column.name}" in "${tname}" row ${uuid} (inserted within this transaction) contained all-zeros UUID (probably as the default value for this column) but deleting this value caused a constraint volation because this column is not allowed to be empty.`
+                : `Deletion of ${removed} weak reference(s) to deleted (or never-existing) rows from column "${rc.column.name}" in "${tname}" row ${uuid} ${inserted ? '(inserted within this transaction) ' : ''}caused this column to become empty, but constraints on this column disallow an empty column.`,
+            );
+          }
+          data ??= row.data.slice();
+          data[rc.column.index] = fixed;
+        }
+        if (data) this.update(tname, { uuid, version: row.version, data });
+      }
+    }
+  }
+
+  private dropDangling(d: Datum, keyRef: string | undefined, valueRef: string | undefined): Datum {
+    const alive = (t: string | undefined, a: Atom) => t === undefined || this.get(t, a as string) !== null;
+    let ok = true;
+    for (let i = 0; i < d.keys.length && ok; i++) {
+      if (!alive(keyRef, d.keys[i]) || (d.values && !alive(valueRef, d.values[i]))) ok = false;
+    }
+    if (ok) return d;
+    const keys: Atom[] = [];
+    const values: Atom[] | undefined = d.values ? [] : undefined;
+    for (let i = 0; i < d.keys.length; i++) {
+      if (!alive(keyRef, d.keys[i]) || (d.values && !alive(valueRef, d.values[i]))) continue;
+      keys.push(d.keys[i]);
+      values?.push(d.values![i]);
+    }
+    return values ? mapOf(keys, values) : setOf(keys);
+  }
+
+  private checkIndexes(): void {
+    for (const [tname, m] of this.staged) {
+      const table = this.db.table(tname);
+      const indexes = table.schema.indexes;
+      for (let i = 0; i < indexes.length; i++) {
+        const cols = indexes[i];
+        const seen = new Map<string, Row>();
+        for (const s of m.values()) {
+          if (!s.new) continue;
+          const k = valuesKey(s.new.data, cols, s.new);
+          const other = seen.get(k);
+          if (other) throw this.indexError(table.schema, cols, other, s.new);
+          seen.set(k, s.new);
+        }
+        for (const [k, row] of seen) {
+          const existing = table.indexes[i].get(k);
+          if (existing === undefined || existing.uuid === row.uuid) continue;
+          if (m.has(existing.uuid)) continue; // changed here: its new key, if any, is in `seen`
+          throw this.indexError(table.schema, cols, existing, row);
+        }
+      }
+    }
+  }
+
+  private indexError(table: TableSchema, cols: readonly ColumnSchema[], a: Row, b: Row): OvsdbError {
+    let first = a;
+    let second = b;
+    let c = 0;
+    for (const col of table.columns) {
+      c = compareDatums(a.data[col.index], b.data[col.index]);
+      if (c !== 0) break;
+    }
+    if (c > 0 || (c === 0 && a.uuid > b.uuid)) [first, second] = [b, a];
+    const names = cols.map((col) => `"${col.name}"`);
+    const colPhrase =
+      names.length === 1
+        ? `column ${names[0]}`
+        : names.length === 2
+          ? `columns ${names[0]} and ${names[1]}`
+          : `columns ${names.slice(0, -1).join(', ')}, and ${names[names.length - 1]}`;
+    const values = (row: Row) => cols.map((col) => datumToString(col.type, row.data[col.index])).join(', ');
+    const describe = (row: Row): string => {
+      const s = this.staged.get(table.name)?.get(row.uuid);
+      if (s === undefined) return 'existed in the database before this transaction and was not modified by the transaction.';
+      if (s.old === null) return 'was inserted by this transaction.';
+      if (!cols.some((col) => columnChanged(s.old!, row, col)))
+        return "existed in the database before this transaction, which modified some of the row's columns but not any columns in this index.";
+      return `had the following index values before the transaction: (${values(s.old)}).`;
+    };
+    return constraintViolation(
+      `Transaction causes multiple rows in "${table.name}" table to have identical values (${values(first)}) for index on ${colPhrase}.  First row, with UUID ${first.uuid}, ${describe(first)}  Second row, with UUID ${second.uuid}, ${describe(second)}`,
+    );
+  }
+
+  private finish(refDeltas: Map<string, Map<string, number>>): Commit {
+    const tables = new Map<string, Map<string, RowChange>>();
+    for (const [tname, m] of this.staged) {
+      const table = this.db.table(tname).schema;
+      const changes = new Map<string, RowChange>();
+      for (const [uuid, s] of m) {
+        if (s.old === null && s.new === null) continue;
+        if (s.old !== null && s.new !== null && !rowDataChanged(s.old, s.new)) continue;
+        const next = s.new ? { uuid, version: randomUUID(), data: s.new.data } : null;
+        changes.set(uuid, { table, uuid, old: s.old, new: next });
+      }
+      if (changes.size > 0) tables.set(tname, changes);
+    }
+    return { tables, comment: this.comment, durable: this.durable, refDeltas };
+  }
+}
