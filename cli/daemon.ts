@@ -20,13 +20,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import koffi from 'koffi';
 import { createPidfile, PidfileError, type Pidfile } from './pidfile.ts';
 import { installFatalSignalHandlers, addCleanupHook } from './fatal-signal.ts';
-import { getLogger, setConsoleFd } from './vlog.ts';
+import { getLogger, setConsoleFd, vlogSequence, STAGE_ENV, SEQ_ENV } from './vlog.ts';
 import type { JsonValue } from '../schema/json.ts';
 
 const log = getLogger('daemon_unix');
 
-/** Environment marker naming the stage a re-spawned process is in. */
-export const STAGE_ENV = 'OVSDB_TS_DAEMON_STAGE';
+export { STAGE_ENV };
 /** Set in the daemon when it runs detached (its stdio must be closed after startup). */
 const DETACHED_ENV = 'OVSDB_TS_DAEMON_DETACHED';
 /** Path of the JSON runtime-state file shared across --monitor restarts. */
@@ -73,7 +72,7 @@ function spawnStage(stage: string, extraEnv: Record<string, string>, setsid: boo
   return spawn(cmd, args, {
     detached: setsid,
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
-    env: { ...process.env, ...extraEnv, [STAGE_ENV]: stage },
+    env: { ...process.env, ...extraEnv, [STAGE_ENV]: stage, [SEQ_ENV]: String(vlogSequence()) },
   });
 }
 

@@ -365,7 +365,21 @@ const core = pino<PinoLevel, true>(
   ovsDestination,
 );
 
-let seqNo = 0;
+/**
+ * Set by cli/daemon.ts in re-spawned stages (Node has no fork()): the child
+ * continues the parent's sequence numbers and does not announce the log file
+ * the parent already announced, so the log reads like the real server's.
+ */
+export const STAGE_ENV = 'OVSDB_TS_DAEMON_STAGE';
+export const SEQ_ENV = 'OVSDB_TS_VLOG_SEQ';
+let seqNo = Number(process.env[SEQ_ENV] ?? 0) || 0;
+delete process.env[SEQ_ENV];
+let inheritedLogFile = process.env[STAGE_ENV] !== undefined;
+
+/** The sequence number of the last message (for handing on to a re-spawned stage). */
+export function vlogSequence(): number {
+  return seqNo;
+}
 
 function log(m: Module, level: number, msg: string): void {
   if (level > m.minLevel) return;
@@ -611,7 +625,8 @@ function openLogFile(file: string, abs: string): string | null {
     getLogger('vlog').warn(text);
     return text;
   }
-  const announce = logFd === null || logFileAbs !== abs;
+  const announce = (logFd === null || logFileAbs !== abs) && !inheritedLogFile;
+  inheritedLogFile = false;
   if (logFd !== null) fs.closeSync(logFd);
   logFd = fd;
   logFileName = file;
