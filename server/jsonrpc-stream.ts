@@ -1,0 +1,218 @@
+// Splits a byte stream of concatenated JSON texts (JSON-RPC 1.0 over a socket has no length prefix and no
+// delimiter) into one string per message. Only structure is tracked here (nesting depth, in-string, escape);
+// full syntax is checked by parseJson afterwards. Cost is linear: bytes of one message are kept as the
+// chunks they arrived in and joined once; string contents are skipped with memchr (Buffer.indexOf).
+
+import { isAscii, isUtf8 } from 'node:buffer';
+import { JSON_MAX_DEPTH } from '../schema/json.ts';
+
+/**
+ * Default cap on one message: 256 MiB. OVS has no limit, but a V8 string cannot exceed ~512 M characters,
+ * and an initial monitor reply of a large OVN southbound database can reach hundreds of MB.
+ */
+export const DEFAULT_MAX_MESSAGE_SIZE = 256 * 1024 * 1024;
+
+/** A framing error; `message` is the text OVS logs after "error parsing stream: ". */
+export class JsonFramingError extends Error {
+  override name = 'JsonFramingError';
+}
+
+/**
+ * Receives one complete message. `careful` is true when the text holds a run of 16+ digits or an exponent
+ * outside strings, i.e. when parseJson must not take its JSON.parse-only path.
+ */
+export type MessageSink = (text: string, careful: boolean) => void;
+
+const BEGIN_ERROR = 'line 0, column 0, byte 0: syntax error at beginning of input';
+
+// Byte classes outside strings.
+const OTHER = 0;
+const DIGIT = 1;
+const QUOTE = 2;
+const OPEN = 3;
+const CLOSE = 4;
+const EXP = 5;
+const CLASS = new Uint8Array(256);
+for (let c = 0x30; c <= 0x39; c++) CLASS[c] = DIGIT;
+CLASS[0x22] = QUOTE;
+CLASS[0x7b] = OPEN;
+CLASS[0x5b] = OPEN;
+CLASS[0x7d] = CLOSE;
+CLASS[0x5d] = CLOSE;
+CLASS[0x65] = EXP;
+CLASS[0x45] = EXP;
+
+export class JsonStreamSplitter {
+  private depth = 0;
+  private inString = false;
+  private escape = false;
+  private digitRun = 0;
+  private careful = false;
+  private parts: Buffer[] = [];
+  private partsSize = 0;
+  private stopped = false;
+  // Per-push scratch: [start, end, careful] triples of messages completed in the current chunk.
+  private marks: number[] = [];
+
+  constructor(readonly maxMessageSize: number = DEFAULT_MAX_MESSAGE_SIZE) {}
+
+  /** Bytes of an incomplete message held back. */
+  get buffered(): number {
+    return this.partsSize;
+  }
+
+  /** Deliver nothing more (e.g. the connection was closed from inside the sink). */
+  stop(): void {
+    this.stopped = true;
+    this.parts = [];
+    this.partsSize = 0;
+  }
+
+  /**
+   * Feed one chunk; every message it completes goes to `sink`, in order. Throws JsonFramingError for a bad
+   * stream; messages before the bad spot have been delivered by then.
+   */
+  push(chunk: Buffer, sink: MessageSink): void {
+    if (this.stopped) return;
+    const marks = this.marks;
+    marks.length = 0;
+    let error: string | null = null;
+    const n = chunk.length;
+    let depth = this.depth;
+    let inString = this.inString;
+    let escape = this.escape;
+    let digitRun = this.digitRun;
+    let careful = this.careful;
+    let start = 0;
+    let i = 0;
+    scan: while (i < n) {
+      if (inString) {
+        if (escape) {
+          escape = false;
+          i++;
+          continue;
+        }
+        const q = chunk.indexOf(0x22, i);
+        if (q < 0) {
+          // String continues in the next chunk; is its last byte an unfinished escape?
+          let b = n;
+          while (b > i && chunk[b - 1] === 0x5c) b--;
+          escape = (n - b) % 2 === 1;
+          i = n;
+          break;
+        }
+        let b = q;
+        while (b > i && chunk[b - 1] === 0x5c) b--;
+        i = q + 1;
+        if ((q - b) % 2 === 0) inString = false; // else the quote is escaped
+        continue;
+      }
+      const c = chunk[i++]!;
+      if (depth === 0) {
+        if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+        if (c !== 0x7b && c !== 0x5b) {
+          error = BEGIN_ERROR;
+          break;
+        }
+        depth = 1;
+        start = i - 1;
+        careful = false;
+        digitRun = 0;
+        continue;
+      }
+      switch (CLASS[c]) {
+        case DIGIT:
+          if (++digitRun >= 16) careful = true;
+          continue;
+        case EXP:
+          if (digitRun > 0) careful = true;
+          break;
+        case QUOTE:
+          inString = true;
+          break;
+        case OPEN:
+          if (++depth > JSON_MAX_DEPTH) {
+            error = `line 0, column ${i}, byte ${i}: input exceeds maximum nesting depth ${JSON_MAX_DEPTH}`;
+            break scan;
+          }
+          break;
+        case CLOSE:
+          if (--depth === 0) {
+            if (this.partsSize + (i - start) > this.maxMessageSize) {
+              error = this.sizeError();
+              break scan;
+            }
+            marks.push(start, i, careful ? 1 : 0);
+          }
+          break;
+        default:
+          break;
+      }
+      digitRun = 0;
+    }
+    this.depth = depth;
+    this.inString = inString;
+    this.escape = escape;
+    this.digitRun = digitRun;
+    this.careful = careful;
+
+    if (marks.length > 0) this.deliver(chunk, marks, sink);
+    if (this.stopped) return;
+    if (error === null && depth > 0) {
+      // Chunks from the socket are not reused by Node, so keeping a view is safe.
+      const rest = marks.length > 0 || start > 0 ? chunk.subarray(start) : chunk;
+      this.parts.push(rest);
+      this.partsSize += rest.length;
+      if (this.partsSize > this.maxMessageSize) error = this.sizeError();
+    }
+    if (error !== null) {
+      this.stop();
+      throw new JsonFramingError(error);
+    }
+  }
+
+  private sizeError(): string {
+    return `message exceeds maximum size of ${this.maxMessageSize} bytes`;
+  }
+
+  private deliver(chunk: Buffer, marks: number[], sink: MessageSink): void {
+    let k = 0;
+    if (this.parts.length > 0) {
+      // The first message began in earlier chunks: join once.
+      const end = marks[1]!;
+      this.parts.push(chunk.subarray(0, end));
+      const buf = Buffer.concat(this.parts, this.partsSize + end);
+      this.parts = [];
+      this.partsSize = 0;
+      if (!this.deliverOne(buf, marks[2] === 1, sink)) return;
+      k = 3;
+    }
+    if (k >= marks.length) return;
+    // Several messages in one chunk: if the span is ASCII (the usual case), decode it once and cut substrings.
+    const first = marks[k]!;
+    const last = marks[marks.length - 2]!;
+    if (marks.length - k > 3) {
+      const span = chunk.subarray(first, last);
+      if (isAscii(span)) {
+        const text = span.toString('latin1');
+        for (; k < marks.length; k += 3) {
+          sink(text.slice(marks[k]! - first, marks[k + 1]! - first), marks[k + 2] === 1);
+          if (this.stopped) return;
+        }
+        return;
+      }
+    }
+    for (; k < marks.length; k += 3) {
+      if (!this.deliverOne(chunk.subarray(marks[k]!, marks[k + 1]!), marks[k + 2] === 1, sink)) return;
+    }
+  }
+
+  private deliverOne(buf: Buffer, careful: boolean, sink: MessageSink): boolean {
+    if (!isUtf8(buf)) {
+      this.stop();
+      throw new JsonFramingError('invalid UTF-8 sequence');
+    }
+    sink(buf.toString('utf8'), careful);
+    return !this.stopped;
+  }
+}

@@ -1,0 +1,370 @@
+// JSON-RPC 1.0 as Open vSwitch speaks it (ovs-reference §2): message model, validation, exact emission,
+// and a connection over a net.Socket with echo handling, inactivity probe and backpressure.
+
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { parseJson, stringify, type JsonValue } from '../schema/json.ts';
+import { JsonStreamSplitter, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
+
+export { JsonStreamSplitter, JsonFramingError, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
+export type { MessageSink } from './jsonrpc-stream.ts';
+export { JsonRpcClient, JsonRpcRemoteError, JsonRpcClosedError, connectSocket } from './jsonrpc-client.ts';
+export type { JsonRpcClientOptions } from './jsonrpc-client.ts';
+export { parseConnectionMethod, DEFAULT_OVSDB_PORT, shortUnixPath } from './jsonrpc-address.ts';
+export type { ConnectionMethod } from './jsonrpc-address.ts';
+
+// ---------------------------------------------------------------------------------------------------------
+// Message model
+
+export type JsonRpcRequest = { type: 'request'; method: string; params: JsonValue[]; id: JsonValue };
+export type JsonRpcNotification = { type: 'notification'; method: string; params: JsonValue[] };
+export type JsonRpcReply = { type: 'reply'; result: JsonValue; id: JsonValue };
+export type JsonRpcErrorReply = { type: 'error'; error: JsonValue; id: JsonValue };
+export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcReply | JsonRpcErrorReply;
+
+const MEMBERS = ['method', 'params', 'result', 'error', 'id'] as const;
+type Member = (typeof MEMBERS)[number];
+// Per type: required ('R') and forbidden ('F') members, checked in MEMBERS order.
+const RULES: Record<JsonRpcMessage['type'], Record<Member, 'R' | 'F' | ''>> = {
+  request: { method: 'R', params: 'R', result: 'F', error: 'F', id: 'R' },
+  notification: { method: 'R', params: 'R', result: 'F', error: 'F', id: 'F' },
+  reply: { method: 'F', params: 'F', result: 'R', error: 'F', id: 'R' },
+  error: { method: 'F', params: 'F', result: 'F', error: 'R', id: 'R' },
+};
+
+/**
+ * Classify and validate a received JSON value (§2.2). Returns the message, or the error text OVS logs after
+ * "received bad JSON-RPC message: ". JSON null counts as absent for params, result, error and id.
+ */
+export function classifyMessage(v: JsonValue): JsonRpcMessage | string {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'message is not a JSON object';
+  const method = v['method'];
+  if (method !== undefined && typeof method !== 'string') return 'method is not a JSON string';
+  for (const k in v) {
+    if (k !== 'method' && k !== 'params' && k !== 'result' && k !== 'error' && k !== 'id') {
+      return `message has unexpected member "${k}"`;
+    }
+  }
+  const params = v['params'];
+  const hasParams = params !== undefined && params !== null;
+  if (hasParams && !Array.isArray(params)) return '"params" must be JSON array';
+  const result = v['result'];
+  const error = v['error'];
+  const id = v['id'];
+  const present: Record<Member, boolean> = {
+    method: method !== undefined,
+    params: hasParams,
+    result: result !== undefined && result !== null,
+    error: error !== undefined && error !== null,
+    id: id !== undefined && id !== null,
+  };
+  const type: JsonRpcMessage['type'] = present.result
+    ? 'reply'
+    : present.error
+      ? 'error'
+      : present.id
+        ? 'request'
+        : 'notification';
+  const rules = RULES[type];
+  for (const m of MEMBERS) {
+    if (rules[m] === 'R' && !present[m]) return `${type} must have "${m}"`;
+    if (rules[m] === 'F' && present[m]) return `${type} must not have "${m}"`;
+  }
+  switch (type) {
+    case 'request':
+      return { type, method: method as string, params: params as JsonValue[], id: id as JsonValue };
+    case 'notification':
+      return { type, method: method as string, params: params as JsonValue[] };
+    case 'reply':
+      return { type, result: result as JsonValue, id: id as JsonValue };
+    case 'error':
+      return { type, error: error as JsonValue, id: id as JsonValue };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Emission (§2.3): exactly these members, in this order. The *Raw forms take pre-serialized JSON text so one
+// serialization can be sent to many sessions.
+
+export function encodeReplyRaw(id: JsonValue, resultText: string): string {
+  return '{"id":' + stringify(id) + ',"result":' + resultText + ',"error":null}';
+}
+export function encodeReply(id: JsonValue, result: JsonValue): string {
+  return encodeReplyRaw(id, stringify(result));
+}
+export function encodeErrorReply(id: JsonValue, error: JsonValue): string {
+  return '{"id":' + stringify(id) + ',"error":' + stringify(error) + '}';
+}
+export function encodeNotificationRaw(method: string, paramsText: string): string {
+  return '{"id":null,"method":' + JSON.stringify(method) + ',"params":' + paramsText + '}';
+}
+export function encodeNotification(method: string, params: JsonValue[]): string {
+  return encodeNotificationRaw(method, stringify(params));
+}
+export function encodeRequest(method: string, params: JsonValue[], id: JsonValue): string {
+  return '{"id":' + stringify(id) + ',"method":' + JSON.stringify(method) + ',"params":' + stringify(params) + '}';
+}
+export function encodeMessage(m: JsonRpcMessage): string {
+  switch (m.type) {
+    case 'request':
+      return encodeRequest(m.method, m.params, m.id);
+    case 'notification':
+      return encodeNotification(m.method, m.params);
+    case 'reply':
+      return encodeReply(m.id, m.result);
+    case 'error':
+      return encodeErrorReply(m.id, m.error);
+  }
+}
+
+/** The inactivity probe a session sends after P ms of silence. */
+export const ECHO_PROBE_TEXT = '{"id":"echo","method":"echo","params":[]}';
+
+// ---------------------------------------------------------------------------------------------------------
+// Logging hook
+
+export type RpcLogLevel = 'ERR' | 'WARN' | 'INFO' | 'DBG';
+/** Log sink: module is the OVS module name ("jsonrpc", "reconnect", "unixctl"), message includes the peer. */
+export type RpcLog = (module: string, level: RpcLogLevel, message: string) => void;
+export const noLog: RpcLog = () => {};
+
+let unixSessionCounter = 0;
+/** "unix#N": OVS names accepted unix-socket sessions with one process-wide counter. */
+export function nextUnixSessionName(): string {
+  return `unix#${unixSessionCounter++}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Connection
+
+export interface JsonRpcConnectionOptions {
+  /** Peer name used in log lines, e.g. "unix#3", "tcp:127.0.0.1:45678", "unix:/run/db.sock". */
+  name?: string;
+  log?: RpcLog;
+  /** Inactivity probe interval in ms; 0 disables; nonzero values below 1000 are raised to 1000. */
+  probeInterval?: number;
+  maxMessageSize?: number;
+  /**
+   * OVS jsonrpc-session semantics (default true): answer the peer's "echo" requests here and swallow
+   * replies whose id is "echo". The unixctl server and ovs-appctl use plain jsonrpc, without them.
+   */
+  transportEcho?: boolean;
+}
+
+export interface JsonRpcConnectionEvents {
+  /** A valid message other than the echo traffic handled here. */
+  message: [msg: JsonRpcMessage];
+  /** The send backlog cleared. */
+  drain: [];
+  /** Emitted once. reason: "EOF", "Protocol error", "closed" (by us), or a socket error text. */
+  close: [reason: string];
+}
+
+export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
+  readonly name: string;
+  private readonly log: RpcLog;
+  private readonly splitter: JsonStreamSplitter;
+  private readonly transportEcho: boolean;
+  private probeInterval = 0;
+  private lastActivity = Date.now();
+  private probeSentAt = 0;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private isClosed = false;
+  private backlog = false;
+
+  constructor(
+    readonly socket: net.Socket,
+    opts: JsonRpcConnectionOptions = {},
+  ) {
+    super();
+    this.name = opts.name ?? describeSocket(socket);
+    this.log = opts.log ?? noLog;
+    this.transportEcho = opts.transportEcho ?? true;
+    this.splitter = new JsonStreamSplitter(opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE);
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.finish('EOF'));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.finish(err.code === 'EPIPE' || err.code === 'ECONNRESET' ? 'EOF' : err.message));
+    socket.on('close', () => this.finish('EOF'));
+    socket.on('drain', () => {
+      this.backlog = false;
+      this.lastActivity = Date.now(); // a drained send queue counts as activity
+      if (!this.isClosed) {
+        socket.resume();
+        this.emit('drain');
+      }
+    });
+    this.setProbeInterval(opts.probeInterval ?? 0);
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** True while written data is still queued in user space; the server then merges monitor updates. */
+  hasBacklog(): boolean {
+    return this.backlog;
+  }
+
+  /** Send one pre-serialized message. Returns false (and stops reading) if it had to be queued. */
+  sendRaw(text: string): boolean {
+    if (this.isClosed) return false;
+    const ok = this.socket.write(text);
+    if (!ok && !this.backlog) {
+      // §2.4: while output is pending, read nothing more from this peer.
+      this.backlog = true;
+      this.socket.pause();
+    }
+    return ok;
+  }
+
+  send(msg: JsonRpcMessage): boolean {
+    return this.sendRaw(encodeMessage(msg));
+  }
+  reply(id: JsonValue, result: JsonValue): boolean {
+    return this.sendRaw(encodeReply(id, result));
+  }
+  replyRaw(id: JsonValue, resultText: string): boolean {
+    return this.sendRaw(encodeReplyRaw(id, resultText));
+  }
+  replyError(id: JsonValue, error: JsonValue): boolean {
+    return this.sendRaw(encodeErrorReply(id, error));
+  }
+  notify(method: string, params: JsonValue[]): boolean {
+    return this.sendRaw(encodeNotification(method, params));
+  }
+  notifyRaw(method: string, paramsText: string): boolean {
+    return this.sendRaw(encodeNotificationRaw(method, paramsText));
+  }
+  request(method: string, params: JsonValue[], id: JsonValue): boolean {
+    return this.sendRaw(encodeRequest(method, params, id));
+  }
+
+  /** Change the inactivity probe interval (ms, 0 = off). */
+  setProbeInterval(ms: number): void {
+    this.probeInterval = ms > 0 ? Math.max(ms, 1000) : 0;
+    this.probeSentAt = 0;
+    this.lastActivity = Date.now();
+    this.armProbe();
+  }
+
+  getProbeInterval(): number {
+    return this.probeInterval;
+  }
+
+  /** Close gracefully: queued output is flushed first. */
+  close(): void {
+    if (this.isClosed) return;
+    this.stopReading();
+    const s = this.socket;
+    if (s.destroyed) {
+      this.finish('closed');
+      return;
+    }
+    s.once('finish', () => s.destroy());
+    s.end();
+    this.finish('closed');
+  }
+
+  /** Drop the connection at once (protocol errors): nothing more is sent. */
+  abort(reason: string): void {
+    if (this.isClosed) return;
+    this.stopReading();
+    this.socket.destroy();
+    this.finish(reason);
+  }
+
+  private stopReading(): void {
+    this.splitter.stop();
+    this.clearProbe();
+  }
+
+  private finish(reason: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.stopReading();
+    if (!this.socket.destroyed && reason !== 'closed') this.socket.destroy();
+    this.emit('close', reason);
+  }
+
+  private protocolError(what: string): void {
+    this.log('jsonrpc', 'WARN', `${this.name}: ${what}`);
+    this.log('reconnect', 'WARN', `${this.name}: connection dropped (Protocol error)`);
+    this.abort('Protocol error');
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.isClosed) return;
+    this.lastActivity = Date.now();
+    this.probeSentAt = 0;
+    try {
+      this.splitter.push(chunk, this.onText);
+    } catch (e) {
+      this.protocolError(`error parsing stream: ${(e as Error).message}`);
+    }
+  }
+
+  private readonly onText = (text: string, careful: boolean): void => {
+    if (this.isClosed) return;
+    const json = parseJson(text, careful); // JsonParseError propagates to onData as a stream error
+    const msg = classifyMessage(json);
+    if (typeof msg === 'string') {
+      this.splitter.stop();
+      this.protocolError(`received bad JSON-RPC message: ${msg}`);
+      return;
+    }
+    if (this.transportEcho) {
+      if (msg.type === 'request' && msg.method === 'echo') {
+        this.reply(msg.id, msg.params);
+        return;
+      }
+      if ((msg.type === 'reply' || msg.type === 'error') && msg.id === 'echo') return;
+    }
+    this.emit('message', msg);
+  };
+
+  // Probe (§2.5): one timer, re-armed lazily from the last activity time instead of on every read.
+  private armProbe(): void {
+    this.clearProbe();
+    if (this.probeInterval === 0 || this.isClosed) return;
+    const base = this.probeSentAt || this.lastActivity;
+    const delay = Math.max(0, base + this.probeInterval - Date.now());
+    this.probeTimer = setTimeout(this.onProbeTimer, delay);
+    this.probeTimer.unref();
+  }
+
+  private clearProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
+  }
+
+  private readonly onProbeTimer = (): void => {
+    this.probeTimer = null;
+    if (this.isClosed || this.probeInterval === 0) return;
+    const now = Date.now();
+    if (this.probeSentAt === 0) {
+      if (now - this.lastActivity < this.probeInterval) return this.armProbe();
+      this.log('reconnect', 'DBG', `${this.name}: idle ${now - this.lastActivity} ms, sending inactivity probe`);
+      this.sendRaw(ECHO_PROBE_TEXT);
+      this.probeSentAt = now;
+      return this.armProbe();
+    }
+    if (this.lastActivity > this.probeSentAt) {
+      // Activity after the probe (onData resets probeSentAt; a drain does not).
+      this.probeSentAt = 0;
+      return this.armProbe();
+    }
+    if (now - this.probeSentAt < this.probeInterval) return this.armProbe();
+    const secs = Number((this.probeInterval / 1000).toPrecision(3));
+    this.log('reconnect', 'ERR', `${this.name}: no response to inactivity probe after ${secs} seconds, disconnecting`);
+    this.abort('inactivity probe timeout');
+  };
+}
+
+function describeSocket(s: net.Socket): string {
+  if (s.remoteAddress) {
+    const host = s.remoteAddress.includes(':') ? `[${s.remoteAddress}]` : s.remoteAddress;
+    return `tcp:${host}:${s.remotePort}`;
+  }
+  return 'unix';
+}
