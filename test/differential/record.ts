@@ -20,7 +20,14 @@ try {
       total++;
       if (names.has(c.name)) console.error(`duplicate case name: ${c.name}`);
       names.add(c.name);
-      const got = normalize(c, await runner.run(c));
+      let got;
+      try {
+        got = normalize(c, await runner.run(c));
+      } catch (e) {
+        console.error(`FAILED: ${path.basename(cf.file)}: ${c.name}: ${String(e)}`);
+        process.exitCode = 1;
+        continue;
+      }
       const before = c.expected ? stringifyJson(c.expected, true) : '';
       if (before !== stringifyJson(got, true)) {
         changed++;
@@ -36,4 +43,4 @@ try {
   runner.close();
 }
 console.log(`${total} cases, ${changed} ${check ? 'differ' : 'updated'}, ${Date.now() - started} ms`);
-process.exitCode = check && changed ? 1 : 0;
+if (check && changed) process.exitCode = 1;
