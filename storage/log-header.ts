@@ -42,7 +42,8 @@ export function parseHeaderLine(line: Uint8Array): RecordHeader | null {
   let i = 6;
   while (i < n && line[i] !== SP) i++;
   if (i === 6 || i >= n) return null;
-  const magic = latin1(line, 6, i);
+  // The usual magic without allocating.
+  const magic = i === 10 && line[6] === 0x4a && line[7] === 0x53 && line[8] === 0x4f && line[9] === 0x4e ? MAGIC_STANDALONE : latin1(line, 6, i);
   i++;
 
   // Length, strtoull-style.
@@ -55,17 +56,32 @@ export function parseHeaderLine(line: Uint8Array): RecordHeader | null {
   const digitsStart = i;
   while (i < n && isDigit(line[i]!)) i++;
   if (i === digitsStart || line[i] !== SP) return null;
+  if (!negative && i - digitsStart <= 15) {
+    // Fast path: fits a double exactly.
+    let v = 0;
+    for (let j = digitsStart; j < i; j++) v = v * 10 + (line[j]! - 0x30);
+    if (v === 0) return null;
+    return finishHeader(line, i + 1, magic, v);
+  }
   let value = BigInt(latin1(line, digitsStart, i));
   if (value >= U64 - 1n) return null; // ULLONG_MAX is strtoull's overflow answer
   if (negative) value = (U64 - value) % U64;
   if (value === 0n) return null;
-  i++;
+  return finishHeader(line, i + 1, magic, value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value);
+}
 
+// The SHA-1 field: exactly 40 hex digits, then the end of the line.
+function finishHeader(line: Uint8Array, i: number, magic: string, length: number | bigint): RecordHeader | null {
+  const n = line.length;
   if (n - i !== 40) return null;
-  for (let j = i; j < n; j++) if (!isHex(line[j]!)) return null;
-  const sha1 = latin1(line, i, n).toLowerCase();
-  const length = value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
-  return { magic, length, sha1 };
+  let lower = true;
+  for (let j = i; j < n; j++) {
+    const c = line[j]!;
+    if (!isHex(c)) return null;
+    if (c >= 0x41 && c <= 0x46) lower = false;
+  }
+  const hex = latin1(line, i, n);
+  return { magic, length, sha1: lower ? hex : hex.toLowerCase() };
 }
 
 /**
