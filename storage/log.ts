@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { JsonObject, JsonValue } from '../schema/json.ts';
+import { parseJson, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { LogError, ioError } from './log-error.ts';
 import {
   MAGIC_CLUSTERED,
@@ -100,6 +100,7 @@ export interface LogOpenOptions {
   writable?: boolean;
   /** What to do about damage in the middle of the file (default 'strict', see the file comment). */
   policy?: CorruptionPolicy;
+  /** Default: parseJson of schema/json.ts. */
   parseJson?: ParseJson;
   /** Called once when reading stops early on a torn tail, or on corruption under 'reference'. */
   onRecovery?: (r: LogRecovery) => void;
@@ -110,7 +111,8 @@ export interface LogOpenOptions {
 
 export interface LogCreateOptions extends Omit<LogOpenOptions, 'writable' | 'policy' | 'onRecovery'> {}
 
-const defaultParse: ParseJson = (text) => JSON.parse(text) as JsonValue;
+// Exact int64 (bigint beyond 2^53) and OVS-worded syntax errors.
+const defaultParse: ParseJson = (text) => parseJson(text);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const READ_CHUNK = 1 << 20;
 const NEW_FILE_MODE = 0o660; // the kernel applies the umask, as the reference's creat() does

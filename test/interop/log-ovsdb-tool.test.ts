@@ -154,7 +154,16 @@ describe.skipIf(!haveTool)('error messages match ovsdb-tool', () => {
     const good = frame(`${EX_SCHEMA_TEXT}\n`);
     const after = frame(`${insertText(uuidN(9), 'after')}\n`);
     // (a bare scalar is "not valid JSON" to the reference's parser, "not a JSON object" to ours)
-    const bodies = [frame('[]\n'), frame('[1,{"a":2}]\n'), Buffer.from('OVSDB JSON 3 aa86d2fbfd2df6b5c6a3e4ab84f5e3fa2ec41fca\n{}\n')];
+    const bodies = [
+      frame('[]\n'),
+      frame('[1,{"a":2}]\n'),
+      frame('{]\n'),
+      frame('{} {}\n'),
+      frame('[1,\n2,]'),
+      frame('\n'),
+      frame('{"a":1e400}'),
+      Buffer.from('OVSDB JSON 3 aa86d2fbfd2df6b5c6a3e4ab84f5e3fa2ec41fca\n{}\n'),
+    ];
     for (const bad of bodies) {
       fs.writeFileSync(db, Buffer.concat([good, bad, after]));
       expect(ours(db)).toBe(theirs(db));

@@ -124,8 +124,8 @@ describe('create, append, read', () => {
     const o = good.length;
     const cases: [Buffer, string][] = [
       [frame('[]\n'), `syntax error: ${file}: 3 bytes starting at offset ${o + 54} are not a JSON object`],
-      [frame('{]\n'), `syntax error: ${file}: 3 bytes starting at offset ${o + 54} are not valid JSON (`],
-      [frame('{} {}\n'), `syntax error: ${file}: 6 bytes starting at offset ${o + 54} are not valid JSON (`],
+      [frame('{]\n'), `syntax error: ${file}: 3 bytes starting at offset ${o + 54} are not valid JSON (line 0, column 1, byte 1: syntax error parsing object expecting string)`],
+      [frame('{} {}\n'), `syntax error: ${file}: 6 bytes starting at offset ${o + 54} are not valid JSON (line 0, column 3, byte 3: trailing garbage at end of input)`],
       [frame(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d, 0x0a])), `syntax error: ${file}: 8 bytes starting at offset ${o + 54} are not valid JSON (invalid UTF-8 sequence)`],
       [
         Buffer.from(`OVSDB JSON 3 aa86d2fbfd2df6b5c6a3e4ab84f5e3fa2ec41fca\n{}\n`),
@@ -179,9 +179,10 @@ describe('create, append, read', () => {
     expect(recs.map(({ offset, length }) => ({ offset, length }))).toEqual(lineRecordOffsets(fs.readFileSync(file)));
   });
 
-  it('uses an injected JSON parser', () => {
+  it('parses int64 exactly by default and accepts an injected JSON parser', () => {
     const file = path.join(dir, 'j.db');
     writeLog(file, [EX_SCHEMA_TEXT, '{"n":9223372036854775807}']);
+    expect(RecordLog.open(file).readAll()[1]!.json).toEqual({ n: 9223372036854775807n }); // default: exact int64
     const recs = RecordLog.open(file, {
       parseJson: (t) => JSON.parse(t, (k, v) => (k === 'n' ? 1n : v)),
     }).readAll();
