@@ -1,0 +1,287 @@
+// Monitors (RFC 7047 §4.1.5–4.1.7, ovsdb-server(7) monitor_cond / monitor_cond_change / monitor_cond_since):
+// the per-session Monitor and the per-database MonitorSet that fans each commit out to them.
+//
+// Fan-out cost is per distinct monitor *shape* (version family + tables/columns/select/conditions), not per
+// monitor: for each commit the <table-updates> text is built and serialized once per shape and the same
+// string is handed to every monitor of that shape; a notification is then one string concatenation.
+//
+// Backlog: a monitor keeps at most one unsent update. If another commit arrives before the session took it
+// (the session does not take updates while its socket has a send backlog), the monitor switches to a merged
+// buffer of row changes (first old, last new) and produces one merged update when the session takes it.
+import { isUuid, ZERO_UUID } from '../schema/atom.ts';
+import { syntaxError } from '../schema/error.ts';
+import { stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
+import type { Clause } from '../storage/condition.ts';
+import type { Commit, Database } from '../storage/database.ts';
+import type { CommitHistory } from './history.ts';
+import {
+  composeConditionChange,
+  composeInitial,
+  composeUpdates,
+  DeltaBuffer,
+  type TableDeltas,
+} from './monitor-compose.ts';
+import {
+  makeMonitoredTable,
+  makeSpec,
+  parseConditionChange,
+  parseMonitorRequest,
+  whereKey,
+  type MonitoredTable,
+  type MonitorSpec,
+  type MonitorVersion,
+} from './monitor-spec.ts';
+
+export { parseMonitorRequest } from './monitor-spec.ts';
+export type { MonitoredColumn, MonitoredTable, MonitorSpec, MonitorVersion } from './monitor-spec.ts';
+export { CommitHistory } from './history.ts';
+
+const METHODS: Record<MonitorVersion, string> = { 1: 'update', 2: 'update2', 3: 'update3' };
+
+/** Checks the <last-txn-id> of monitor_cond_since; returns it lowercased. */
+export function parseLastTxnId(json: JsonValue): string {
+  if (typeof json !== 'string') throw syntaxError('last-txn-id must be string', json);
+  if (!isUuid(json)) throw syntaxError('last-txn-id must be UUID format.', json);
+  return json.toLowerCase();
+}
+
+export class Monitor {
+  private idJson: JsonValue;
+  private idText: string;
+  private specValue: MonitorSpec;
+  /** The set this monitor is registered with (it regroups us when our shape changes). */
+  private owner: MonitorSet | null = null;
+
+  // The unsent update: either one commit's shared text, or a merged buffer of several commits.
+  private readyText: string | null = null;
+  private readyTables: TableDeltas | null = null;
+  private buffer: DeltaBuffer | null = null;
+  private lastTxnId = ZERO_UUID;
+  /** Messages built before a condition change, still to be taken, oldest first. */
+  private frozen: string[] = [];
+
+  constructor(
+    readonly db: Database,
+    id: JsonValue,
+    spec: MonitorSpec,
+  ) {
+    this.idJson = id;
+    this.idText = stringify(id);
+    this.specValue = spec;
+  }
+
+  get id(): JsonValue {
+    return this.idJson;
+  }
+
+  get version(): MonitorVersion {
+    return this.specValue.version;
+  }
+
+  get spec(): MonitorSpec {
+    return this.specValue;
+  }
+
+  /** monitor_cond_change may rename a monitor (the session checks the new id is free). */
+  rename(id: JsonValue): void {
+    this.idJson = id;
+    this.idText = stringify(id);
+  }
+
+  /** The reply of `monitor` / `monitor_cond`: initial contents (v1 <table-updates>, v2 <table-updates2>). */
+  initial(): JsonObject {
+    return composeInitial(this.db, this.specValue);
+  }
+
+  /**
+   * The reply of `monitor_cond_since`: `[true, latest, <changes after lastTxnId>]` when the history has
+   * them, else `[false, latest, <initial contents>]`.
+   */
+  sinceResult(history: CommitHistory, lastTxnId: string): JsonValue[] {
+    const changes = history.since(lastTxnId, this.specValue.tables);
+    if (changes === undefined) return [false, history.latest, this.initial()];
+    return [true, history.latest, composeUpdates(this.specValue, changes.tables) ?? {}];
+  }
+
+  /**
+   * monitor_cond_change: validates <monitor-cond-update-requests> (errors as the reference), swaps the
+   * conditions and returns the <table-updates2> of rows entering (insert) or leaving (delete) the monitor,
+   * or null if there is nothing to send. Send it with `message(stringify(body), txnId)` (the new id is used
+   * if rename() was called first) before the `{}` reply. A v1 monitor only validates and returns null.
+   */
+  changeConditions(requests: JsonValue): JsonObject | null {
+    const changes = parseConditionChange(this.db, this.specValue, requests);
+    const swaps = new Map<string, { before: MonitoredTable; after: MonitoredTable }>();
+    for (const [name, where] of changes) {
+      const before = this.specValue.tables.get(name)!;
+      if (sameWhere(before, where)) continue;
+      swaps.set(name, { before, after: makeMonitoredTable(before.table, before.columns, before.select, where) });
+    }
+    if (swaps.size === 0) return null;
+    // An unsent update was computed under the old conditions: fix it as a message now.
+    const pending = this.buildPending();
+    if (pending !== null) this.frozen.push(pending);
+    const tables = new Map(this.specValue.tables);
+    for (const [name, { after }] of swaps) tables.set(name, after);
+    const owner = this.owner;
+    owner?.remove(this);
+    this.specValue = makeSpec(this.specValue.version, tables);
+    owner?.add(this);
+    return composeConditionChange(this.db, swaps);
+  }
+
+  /** A full update notification for a serialized <table-updates> body (v3 carries `txnId`). */
+  message(body: string, txnId: string = this.lastTxnId): string {
+    const v = this.specValue.version;
+    const params = v === 3 ? `[${this.idText},"${txnId}",${body}]` : `[${this.idText},${body}]`;
+    return `{"id":null,"method":"${METHODS[v]}","params":${params}}`;
+  }
+
+  /** True if takeUpdate() may return a message. */
+  get hasUpdate(): boolean {
+    return this.readyText !== null || this.buffer !== null || this.frozen.length > 0;
+  }
+
+  /**
+   * The next unsent update notification (the complete JSON-RPC text), or null. Call until null when the
+   * session can write: usually there is one message; after a condition change there may be two.
+   */
+  takeUpdate(): string | null {
+    if (this.frozen.length > 0) return this.frozen.shift()!;
+    return this.buildPending();
+  }
+
+  /** Drops any unsent update (the monitor is being canceled). */
+  discardUpdates(): void {
+    this.readyText = null;
+    this.readyTables = null;
+    this.buffer = null;
+    this.frozen = [];
+  }
+
+  private buildPending(): string | null {
+    let text: string | null = null;
+    if (this.readyText !== null) {
+      text = this.readyText;
+    } else if (this.buffer !== null) {
+      const body = composeUpdates(this.specValue, this.buffer.tables);
+      if (body !== null) text = stringify(body);
+    }
+    this.readyText = null;
+    this.readyTables = null;
+    this.buffer = null;
+    return text === null ? null : this.message(text, this.lastTxnId);
+  }
+
+  /** @internal MonitorSet registers and unregisters us. */
+  setOwner(owner: MonitorSet | null): void {
+    this.owner = owner;
+  }
+
+  /** @internal MonitorSet: does this monitor hold an unsent update (so the next commit must merge)? */
+  get busy(): boolean {
+    return this.readyText !== null || this.buffer !== null;
+  }
+
+  /** @internal MonitorSet: the shared text for one commit (only when not busy). */
+  deliver(text: string, tables: TableDeltas, txnId: string): void {
+    this.readyText = text;
+    this.readyTables = tables;
+    this.lastTxnId = txnId;
+  }
+
+  /** @internal MonitorSet: fold a commit into the backlog (only when busy). */
+  merge(tables: TableDeltas, txnId: string): void {
+    if (this.buffer === null) {
+      this.buffer = new DeltaBuffer();
+      if (this.readyTables !== null) this.buffer.add(this.readyTables, this.specValue.tables);
+      this.readyText = null;
+      this.readyTables = null;
+    }
+    this.buffer.add(tables, this.specValue.tables);
+    this.lastTxnId = txnId;
+  }
+}
+
+function sameWhere(mt: MonitoredTable, where: readonly Clause[]): boolean {
+  return mt.where.length === where.length && whereKey(mt.where) === whereKey(where);
+}
+
+interface ShapeGroup {
+  readonly spec: MonitorSpec;
+  readonly monitors: Set<Monitor>;
+}
+
+/** All monitors of one database, grouped by shape; the server calls onCommit() after every applied commit. */
+export class MonitorSet {
+  private readonly groups = new Map<string, ShapeGroup>();
+  private count = 0;
+
+  constructor(readonly db: Database) {}
+
+  /** Parses a request and registers a new monitor (compute its initial() before the next commit). */
+  create(id: JsonValue, version: MonitorVersion, monitorRequests: JsonValue): Monitor {
+    const m = new Monitor(this.db, id, parseMonitorRequest(this.db, version, monitorRequests));
+    this.add(m);
+    return m;
+  }
+
+  add(m: Monitor): void {
+    const key = m.spec.shapeKey;
+    let g = this.groups.get(key);
+    if (g === undefined) this.groups.set(key, (g = { spec: m.spec, monitors: new Set() }));
+    if (!g.monitors.has(m)) {
+      g.monitors.add(m);
+      this.count++;
+    }
+    m.setOwner(this);
+  }
+
+  remove(m: Monitor): void {
+    const key = m.spec.shapeKey;
+    const g = this.groups.get(key);
+    if (g === undefined || !g.monitors.delete(m)) return;
+    this.count--;
+    if (g.monitors.size === 0) this.groups.delete(key);
+    m.setOwner(null);
+  }
+
+  /** Registered monitors. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Distinct shapes (each costs one serialization per commit). */
+  get shapes(): number {
+    return this.groups.size;
+  }
+
+  /** Fans a just-applied commit out to every monitor; sessions then collect with Monitor.takeUpdate(). */
+  onCommit(commit: Commit, txnId: string = ZERO_UUID): void {
+    const tables = commit.tables;
+    for (const g of this.groups.values()) {
+      if (!touches(g.spec, tables)) continue;
+      let text: string | null | undefined;
+      for (const m of g.monitors) {
+        if (m.busy) {
+          m.merge(tables, txnId);
+          continue;
+        }
+        if (text === undefined) {
+          const body = composeUpdates(g.spec, tables);
+          text = body === null ? null : stringify(body);
+        }
+        if (text !== null) m.deliver(text, tables, txnId);
+      }
+    }
+  }
+}
+
+function touches(spec: MonitorSpec, tables: TableDeltas): boolean {
+  if (tables.size <= spec.tables.size) {
+    for (const name of tables.keys()) if (spec.tables.has(name)) return true;
+  } else {
+    for (const name of spec.tables.keys()) if (tables.has(name)) return true;
+  }
+  return false;
+}
