@@ -1,0 +1,253 @@
+// The ovsdb-server process around the core: databases opened from files, the configured remotes, and the
+// ovs-appctl commands (reference §6.3–6.4). cli/ovsdb-server.ts builds one of these from the command line.
+import fs from 'node:fs';
+import path from 'node:path';
+import { OvsdbError } from '../schema/error.ts';
+import { FileStorage } from '../storage/file.ts';
+import type { Database } from '../storage/database.ts';
+import { OvsdbServer, type DbStorage } from './server.ts';
+import { openRemote, RemoteError, type Remote } from './remotes.ts';
+import { UnixctlError, type UnixctlServer } from './unixctl.ts';
+import type { RpcLog } from './jsonrpc.ts';
+
+export interface AppLogger {
+  log: RpcLog;
+}
+
+export interface OpenedDatabase {
+  db: Database;
+  storage: DbStorage;
+}
+
+/** Opens a database file with the configured engine. */
+export type DatabaseOpener = (file: string) => OpenedDatabase;
+
+export interface AppOptions {
+  readonly open: DatabaseOpener;
+  readonly log: RpcLog;
+  /** Called when the runtime configuration changes (for --monitor restarts). */
+  readonly onConfigChange?: () => void;
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = fs.statSync(a);
+    const sb = fs.statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+export class ServerApp {
+  readonly server: OvsdbServer;
+  /** Database name → file it came from. */
+  readonly files = new Map<string, string>();
+  readonly remotes = new Map<string, Remote>();
+  private exitHandlers: (() => void)[] = [];
+
+  constructor(readonly opts: AppOptions) {
+    this.server = new OvsdbServer({ log: opts.log });
+  }
+
+  onExit(fn: () => void): void {
+    this.exitHandlers.push(fn);
+  }
+
+  /** Opens and serves a database file; throws OvsdbError with the reference's texts. */
+  addDatabaseFile(file: string, opts: { quiet?: boolean } = {}): string {
+    for (const f of this.files.values()) {
+      if (sameFile(f, file)) throw new OvsdbError('ovsdb error', `${file}: already open`);
+    }
+    const { db, storage } = this.opts.open(file);
+    const name = db.name;
+    try {
+      if (name.startsWith('_')) throw new OvsdbError('syntax error', `${name}: names beginning with "_" are reserved`);
+      if (this.server.databases.has(name)) throw new OvsdbError('ovsdb error', `${name}: duplicate database name`);
+    } catch (e) {
+      storage.close();
+      throw e;
+    }
+    this.server.addDatabase(db, storage, opts);
+    this.files.set(name, path.resolve(file));
+    this.opts.onConfigChange?.();
+    return name;
+  }
+
+  removeDatabase(name: string): void {
+    this.server.removeDatabase(name, `removing ${name} database by user request`);
+    this.files.delete(name);
+    this.opts.onConfigChange?.();
+  }
+
+  addRemote(target: string): void {
+    if (this.remotes.has(target)) return;
+    const r = openRemote(this.server, target, {}, this.opts.log);
+    this.remotes.set(target, r);
+    this.opts.onConfigChange?.();
+  }
+
+  removeRemote(target: string): boolean {
+    const r = this.remotes.get(target);
+    if (r === undefined) return false;
+    r.close();
+    this.remotes.delete(target);
+    this.opts.onConfigChange?.();
+    return true;
+  }
+
+  close(): void {
+    for (const r of this.remotes.values()) r.close();
+    this.remotes.clear();
+    for (const s of [...this.server.sessions]) s.conn.close();
+    for (const served of this.server.databases.values()) served.storage?.close();
+  }
+
+  memoryShow(): string {
+    let cells = 0;
+    let monitors = 0;
+    let triggers = 0;
+    for (const served of this.server.databases.values()) {
+      for (const t of served.db.tables.values()) cells += t.rows.size * (t.schema.columns.length + 2);
+      triggers += served.triggers.size;
+    }
+    for (const s of this.server.sessions) monitors += s.monitors.count();
+    const counters: [string, number, boolean][] = [
+      ['cells', cells, false],
+      ['monitors', monitors, true],
+      ['n-weak-refs', 0, true],
+      ['sessions', this.server.sessions.size, false],
+      ['triggers', triggers, false],
+    ];
+    return counters
+      .filter(([, v, always]) => always || v !== 0)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(' ');
+  }
+
+  /** The ovsdb-server/* commands that do not involve replication. */
+  registerCommands(ctl: UnixctlServer): void {
+    const s = this.server;
+    ctl.register('exit', '', 0, 0, () => {
+      setImmediate(() => {
+        for (const fn of this.exitHandlers) fn();
+      });
+      return '';
+    });
+    ctl.register('memory/show', '', 0, 0, () => this.memoryShow());
+    ctl.register('coverage/show', '', 0, 0, () => 'Event coverage, avg rate over last: 5 seconds, last minute, last hour,  hash=00000000:\n');
+    ctl.register('coverage/read-counter', 'COUNTER', 1, 1, () => '0');
+    ctl.register('ovsdb-server/list-dbs', '', 0, 0, () =>
+      [...s.databases.keys()].sort().map((n) => `${n}\n`).join(''),
+    );
+    ctl.register('ovsdb-server/add-db', 'DB', 1, 1, ([file]) => {
+      try {
+        this.addDatabaseFile(file);
+      } catch (e) {
+        throw new UnixctlError(e instanceof OvsdbError ? e.render() : (e as Error).message);
+      }
+      return '';
+    });
+    ctl.register('ovsdb-server/remove-db', 'DB', 1, 1, ([name]) => {
+      if (name.startsWith('_')) throw new UnixctlError('Cannot remove reserved database.');
+      if (!s.databases.has(name)) throw new UnixctlError('Failed to find the database.');
+      this.removeDatabase(name);
+      return '';
+    });
+    ctl.register('ovsdb-server/list-remotes', '', 0, 0, () =>
+      [...this.remotes.keys()].sort().map((r) => `${r}\n`).join(''),
+    );
+    ctl.register('ovsdb-server/add-remote', 'REMOTE', 1, 1, ([r]) => {
+      try {
+        this.addRemote(r);
+      } catch (e) {
+        if (e instanceof RemoteError) throw new UnixctlError(e.message);
+        throw e;
+      }
+      return '';
+    });
+    ctl.register('ovsdb-server/remove-remote', 'REMOTE', 1, 1, ([r]) => {
+      if (!this.removeRemote(r)) throw new UnixctlError('no such remote');
+      return '';
+    });
+    ctl.register('ovsdb-server/reconnect', '', 0, 0, () => {
+      for (const sess of [...s.sessions]) sess.disconnect('user ran ovsdb-server/reconnect');
+      return '';
+    });
+    ctl.register('ovsdb-server/compact', '', 0, 1, (args) => {
+      const targets = args.length ? args : [...s.databases.keys()].filter((n) => !n.startsWith('_'));
+      if (args.length) {
+        if (args[0].startsWith('_')) throw new UnixctlError('cannot compact built-in databases');
+        if (!s.databases.has(args[0])) throw new UnixctlError('no database by that name');
+      }
+      const errors: string[] = [];
+      for (const name of targets) {
+        const served = s.databases.get(name)!;
+        this.opts.log('ovsdb_server', 'INFO', `compacting ${name} database by user request`);
+        try {
+          served.storage?.compact?.(served.db);
+        } catch (e) {
+          errors.push(e instanceof OvsdbError ? e.render() : (e as Error).message);
+        }
+      }
+      if (errors.length) throw new UnixctlError(errors.map((e) => `${e}\n`).join(''));
+      return '';
+    });
+    ctl.register('ovsdb-server/get-db-storage-status', 'DB', 1, 1, ([name]) => {
+      const served = s.databases.get(name);
+      if (served === undefined) throw new UnixctlError('Failed to find the database.');
+      return `status: ${served.storage?.status?.() ?? 'ok'}`;
+    });
+    ctl.register('ovsdb-server/disable-monitor-cond', '', 0, 0, () => {
+      s.monitorCondDisabled = true;
+      for (const sess of [...s.sessions]) sess.disconnect('user ran ovsdb-server/disable-monitor-cond');
+      return '';
+    });
+    ctl.register('ovsdb-server/perf-counters-show', '', 0, 0, () => 'performance counter is not supported on this platform');
+    ctl.register('ovsdb-server/perf-counters-clear', '', 0, 0, () => '');
+    ctl.register('ovsdb-server/memory-trim-on-compaction', 'on|off', 1, 1, ([v]) => {
+      if (v !== 'on' && v !== 'off') throw new UnixctlError('invalid argument');
+      this.opts.log('ovsdb_server', 'INFO', `memory trimming after compaction ${v === 'on' ? 'enabled' : 'disabled'}.`);
+      return '';
+    });
+    ctl.register('ovsdb-server/tlog-list', '', 0, 0, () => {
+      let out = 'database        table                       logging\n--------        -----                       -------\n';
+      for (const name of [...s.databases.keys()].sort()) {
+        out += `${name.padEnd(16, ' ')} \n`;
+        const tables = [...s.databases.get(name)!.db.tables.keys()].sort();
+        for (const t of tables) out += `                ${t.padEnd(27, ' ')} OFF\n`;
+      }
+      return out;
+    });
+    ctl.register('ovsdb-server/tlog-set', 'DB:TABLE on|off', 2, 2, ([spec, v]) => {
+      if (!/^(on|off)$/i.test(v)) throw new UnixctlError('invalid command argument');
+      const [db, table] = spec.split(':');
+      if (!db || !table) throw new UnixctlError('invalid DB:TABLE argument');
+      const served = s.databases.get(db);
+      if (served === undefined) throw new UnixctlError('no such database');
+      if (!served.db.tables.has(table)) throw new UnixctlError('no such table');
+      return '';
+    });
+  }
+}
+
+/** The default engine: the standard file format. */
+export function fileOpener(opts: { disableColumnDiff: boolean; log: RpcLog }): DatabaseOpener {
+  return (file) => {
+    const { db, storage } = FileStorage.open(file, {
+      disableColumnDiff: opts.disableColumnDiff,
+      policy: 'reference',
+      onLog: (level, msg) => opts.log('ovsdb_server', level, msg),
+    });
+    return {
+      db,
+      storage: {
+        path: file,
+        write: (commit) => storage.write(commit),
+        writeSnapshot: (d, comment) => storage.writeSnapshot(d, comment),
+        compact: (d) => storage.compact(d),
+        close: () => storage.close(),
+      },
+    };
+  };
+}

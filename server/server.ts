@@ -1,0 +1,181 @@
+// The OVSDB server core: the databases it serves, the commit path (storage → apply → history → monitors →
+// waiting triggers), the role (active/backup), locks, and the JSON-RPC sessions of its clients.
+import { randomUUID } from 'node:crypto';
+import type { Commit } from '../storage/database.ts';
+import { Database } from '../storage/database.ts';
+import { OvsdbError } from '../schema/error.ts';
+import { ZERO_UUID } from '../schema/atom.ts';
+import { LockManager } from './locks.ts';
+import { createServerDatabase, schemaColumnText, SERVER_DB_NAME } from './server-db.ts';
+import { execute } from '../storage/execution.ts';
+import type { JsonValue } from '../schema/json.ts';
+import type { Session } from './session.ts';
+import { CommitHistory } from './history.ts';
+import { MonitorSet } from './monitor.ts';
+
+/** A durable engine behind one database (file format or LMDB). */
+export interface DbStorage {
+  /** Makes the commit durable enough to acknowledge (written to the OS; fsynced when commit.durable). */
+  write(commit: Commit, txnId: string): void;
+  /** Replaces the whole contents in one atomic step (replication snapshots, conversion). */
+  writeSnapshot?(db: Database, comment: string, txnId: string): void;
+  /** Online compaction. */
+  compact?(db: Database): void;
+  /** `ovsdb-server/get-db-storage-status`: null when healthy. */
+  status?(): string | null;
+  readonly path?: string;
+  close(): void;
+}
+
+export interface ServedDatabase {
+  readonly name: string;
+  db: Database;
+  storage: DbStorage | null;
+  readonly history: CommitHistory;
+  monitors: MonitorSet;
+  /** Latest transaction id (all-zero before the first commit we know of). */
+  lastTxnId: string;
+  /** Wait-blocked transactions to retry after each commit. */
+  readonly triggers: Set<Trigger>;
+}
+
+/** A `transact` blocked in `wait`, retried after every commit and at its deadline. */
+export interface Trigger {
+  retry(): void;
+}
+
+export interface ServerEvents {
+  log(module: string, level: 'ERR' | 'WARN' | 'INFO' | 'DBG', message: string): void;
+}
+
+export class OvsdbServer {
+  readonly serverId = randomUUID();
+  readonly databases = new Map<string, ServedDatabase>();
+  readonly sessions = new Set<Session>();
+  readonly locks = new LockManager();
+  /** Backup role: clients may not write. */
+  private backup = false;
+  /** `ovsdb-server/disable-monitor-cond` was run. */
+  monitorCondDisabled = false;
+  private readonly serverDb: ServedDatabase;
+  /** _Server row uuid per database name. */
+  private readonly serverRows = new Map<string, string>();
+
+  constructor(readonly events: ServerEvents = { log: () => {} }) {
+    this.serverDb = this.serve(createServerDatabase(), null);
+    this.refreshServerDb();
+  }
+
+  get isBackup(): boolean {
+    return this.backup;
+  }
+
+  setBackup(backup: boolean): void {
+    this.backup = backup;
+  }
+
+  private serve(db: Database, storage: DbStorage | null): ServedDatabase {
+    const served: ServedDatabase = {
+      name: db.name,
+      db,
+      storage,
+      history: new CommitHistory(),
+      monitors: new MonitorSet(db),
+      lastTxnId: ZERO_UUID,
+      triggers: new Set(),
+    };
+    this.databases.set(db.name, served);
+    return served;
+  }
+
+  /** Adds a database; non-db-change-aware sessions are disconnected, as the reference does. */
+  addDatabase(db: Database, storage: DbStorage | null, opts: { quiet?: boolean } = {}): ServedDatabase {
+    if (this.databases.has(db.name)) throw new OvsdbError('ovsdb error', `${db.name}: duplicate database name`);
+    const served = this.serve(db, storage);
+    if (!opts.quiet) this.disconnectUnaware(`adding ${db.name} database`);
+    this.refreshServerDb();
+    return served;
+  }
+
+  removeDatabase(name: string, reason: string): void {
+    const served = this.databases.get(name);
+    if (served === undefined) return;
+    this.databases.delete(name);
+    for (const s of [...this.sessions]) s.databaseRemoved(served, reason);
+    served.triggers.clear();
+    served.storage?.close();
+    this.refreshServerDb();
+  }
+
+  /** Replaces a database's contents and schema (online convert); sessions are told as for removal. */
+  replaceDatabase(name: string, db: Database, reason: string): void {
+    const served = this.databases.get(name)!;
+    for (const s of [...this.sessions]) s.databaseRemoved(served, reason);
+    served.db = db;
+    served.monitors = new MonitorSet(db);
+    served.history.clear();
+    this.refreshServerDb(true);
+  }
+
+  disconnectUnaware(reason: string): void {
+    for (const s of [...this.sessions]) if (!s.dbChangeAware) s.disconnect(reason);
+  }
+
+  /** Runs an internal transaction (e.g. _Server maintenance, replication); throws on failure. */
+  transactInternal(served: ServedDatabase, ops: JsonValue[], txnId?: string): void {
+    const out = execute(served.db, ops);
+    if (out.kind !== 'done') throw new Error('internal transaction blocked');
+    const err = out.result.find((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && 'error' in r);
+    if (err !== undefined || out.result.length > ops.length) {
+      throw new Error(`internal transaction failed: ${JSON.stringify(out.result[out.result.length - 1])}`);
+    }
+    if (out.commit) this.commit(served, out.commit, txnId);
+  }
+
+  /**
+   * The one commit path: storage first (an I/O error fails the transaction, nothing is applied), then the
+   * in-memory apply, history, monitor fan-out, and the waiting triggers of this database.
+   */
+  commit(served: ServedDatabase, commit: Commit, txnId: string = randomUUID()): void {
+    served.storage?.write(commit, txnId);
+    served.db.apply(commit);
+    served.history.record(txnId, commit);
+    served.lastTxnId = txnId;
+    served.monitors.onCommit(commit, txnId);
+    for (const s of this.sessions) s.flushMonitors(served);
+    if (served.triggers.size > 0) for (const t of [...served.triggers]) t.retry();
+  }
+
+  /** Keeps _Server.Database in step with the served databases (one row each, _Server included). */
+  refreshServerDb(schemaChanged = false): void {
+    const ops: JsonValue[] = [];
+    for (const [name, uuid] of this.serverRows) {
+      if (!this.databases.has(name)) {
+        ops.push({ op: 'delete', table: 'Database', where: [['_uuid', '==', ['uuid', uuid]]] });
+        this.serverRows.delete(name);
+      }
+    }
+    for (const served of this.databases.values()) {
+      const row = {
+        name: served.name,
+        model: 'standalone',
+        connected: true,
+        leader: true,
+        schema: schemaColumnText(served.db.schema),
+      };
+      const uuid = this.serverRows.get(served.name);
+      if (uuid === undefined) {
+        const fresh = randomUUID();
+        this.serverRows.set(served.name, fresh);
+        ops.push({ op: 'insert', table: 'Database', uuid: fresh, row });
+      } else if (schemaChanged) {
+        ops.push({ op: 'update', table: 'Database', where: [['_uuid', '==', ['uuid', uuid]]], row });
+      }
+    }
+    if (ops.length > 0) this.transactInternal(this.serverDb, ops);
+  }
+
+  isReservedDb(name: string): boolean {
+    return name.startsWith('_');
+  }
+}

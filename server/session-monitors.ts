@@ -1,0 +1,111 @@
+// A session's monitors: the monitor / monitor_cond / monitor_cond_since / monitor_cond_change /
+// monitor_cancel methods (reference §3.14) and the delivery of their updates on this session's connection.
+import { syntaxError } from '../schema/error.ts';
+import { stringify, type JsonValue } from '../schema/json.ts';
+import type { JsonRpcRequest } from './jsonrpc.ts';
+import { parseLastTxnId, type Monitor, type MonitorVersion } from './monitor.ts';
+import type { ServedDatabase } from './server.ts';
+import type { Session } from './session.ts';
+
+interface Entry {
+  monitor: Monitor;
+  served: ServedDatabase;
+}
+
+const VERSIONS: Record<string, MonitorVersion> = { monitor: 1, monitor_cond: 2, monitor_cond_since: 3 };
+
+export class SessionMonitors {
+  private readonly byId = new Map<string, Entry>();
+
+  constructor(private readonly session: Session) {}
+
+  count(): number {
+    return this.byId.size;
+  }
+
+  create(m: JsonRpcRequest): void {
+    const version = VERSIONS[m.method];
+    const p = m.params;
+    const wantLen = version === 3 ? 4 : 3;
+    if (version === 1 ? p.length < 3 : p.length !== wantLen) throw syntaxError('invalid parameters', p);
+    const served = this.session.lookup(m);
+    const idKey = stringify(p[1]);
+    if (this.byId.has(idKey)) throw syntaxError('duplicate monitor ID', p[1]);
+    const lastTxnId = version === 3 ? parseLastTxnId(p[3]) : null;
+    const monitor = served.monitors.create(p[1], version, p[2]);
+    this.byId.set(idKey, { monitor, served });
+    const result = lastTxnId === null ? monitor.initial() : monitor.sinceResult(served.history, lastTxnId);
+    this.session.reply(m.id, result);
+  }
+
+  change(m: JsonRpcRequest): void {
+    const p = m.params;
+    if (p.length !== 3) throw syntaxError('invalid parameters', p);
+    const oldKey = stringify(p[0]);
+    const entry = this.byId.get(oldKey);
+    if (entry === undefined) throw syntaxError('unknown monitor session', p[0]);
+    const newKey = stringify(p[1]);
+    if (newKey !== oldKey && this.byId.has(newKey)) throw syntaxError('duplicate monitor ID', p[1]);
+    const body = entry.monitor.changeConditions(p[2]);
+    // Updates computed under the old conditions go out first, under the old id.
+    this.flushEntry(entry);
+    if (newKey !== oldKey) {
+      this.byId.delete(oldKey);
+      entry.monitor.rename(p[1]);
+      this.byId.set(newKey, entry);
+    }
+    if (body !== null) this.session.send(entry.monitor.message(stringify(body), entry.served.lastTxnId));
+    this.session.reply(m.id, {});
+  }
+
+  cancel(m: JsonRpcRequest): void {
+    const p = m.params;
+    if (p.length !== 1) return this.session.replyError(m.id, 'invalid parameters');
+    const key = stringify(p[0]);
+    const entry = this.byId.get(key);
+    if (entry === undefined) return this.session.replyError(m.id, 'unknown monitor');
+    this.remove(key, entry);
+    this.session.reply(m.id, {});
+  }
+
+  private remove(key: string, entry: Entry): void {
+    entry.monitor.discardUpdates();
+    entry.served.monitors.remove(entry.monitor);
+    this.byId.delete(key);
+  }
+
+  private flushEntry(entry: Entry): void {
+    for (let text = entry.monitor.takeUpdate(); text !== null; text = entry.monitor.takeUpdate()) this.session.send(text);
+  }
+
+  /** Sends every pending update (before any reply or notification, and when the backlog drains). */
+  flushAll(): void {
+    for (const entry of this.byId.values()) if (entry.monitor.hasUpdate) this.flushEntry(entry);
+  }
+
+  /** After a commit: send now unless the connection is backlogged (then updates merge until 'drain'). */
+  commitApplied(served: ServedDatabase): void {
+    if (this.byId.size === 0 || this.session.conn.hasBacklog()) return;
+    for (const entry of this.byId.values()) {
+      if (entry.served === served && entry.monitor.hasUpdate) this.flushEntry(entry);
+    }
+  }
+
+  usesDatabase(served: ServedDatabase): boolean {
+    for (const e of this.byId.values()) if (e.served === served) return true;
+    return false;
+  }
+
+  /** The database is going away: db-change-aware sessions are told with `monitor_canceled`. */
+  cancelForDatabase(served: ServedDatabase): void {
+    for (const [key, entry] of [...this.byId]) {
+      if (entry.served !== served) continue;
+      this.remove(key, entry);
+      this.session.send(`{"id":null,"method":"monitor_canceled","params":[${stringify(entry.monitor.id as JsonValue)}]}`);
+    }
+  }
+
+  closeAll(): void {
+    for (const [key, entry] of [...this.byId]) this.remove(key, entry);
+  }
+}

@@ -1,0 +1,308 @@
+// One client's JSON-RPC session with the OVSDB server: method dispatch (reference §3), pending transactions
+// blocked in `wait`, monitors, locks, and the db-change-aware rules.
+import { isId } from '../schema/atom.ts';
+import { OvsdbError, syntaxError } from '../schema/error.ts';
+import { stringify, type JsonValue } from '../schema/json.ts';
+import { parseSchema, schemaToJson } from '../schema/schema.ts';
+import { execute } from '../storage/execution.ts';
+import type { JsonRpcConnection, JsonRpcMessage, JsonRpcRequest } from './jsonrpc.ts';
+import type { LockHolder } from './locks.ts';
+import { SessionMonitors } from './session-monitors.ts';
+import type { OvsdbServer, ServedDatabase, Trigger } from './server.ts';
+import { convertDatabase } from './convert.ts';
+
+export interface SessionOptions {
+  /** A read_only remote: writes are refused even when the server is active. */
+  readonly readOnly?: boolean;
+}
+
+class PendingTransact implements Trigger {
+  private timer: NodeJS.Timeout | null = null;
+  readonly started = Date.now();
+
+  constructor(
+    readonly session: Session,
+    readonly served: ServedDatabase,
+    readonly id: JsonValue,
+    readonly ops: JsonValue[],
+    timeoutMs: number | null,
+  ) {
+    if (timeoutMs !== null) this.arm(timeoutMs);
+  }
+
+  arm(timeoutMs: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    const delay = Math.max(0, this.started + timeoutMs - Date.now());
+    this.timer = setTimeout(() => this.retry(), delay + 1);
+  }
+
+  retry(): void {
+    this.session.runTransact(this);
+  }
+
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.served.triggers.delete(this);
+  }
+}
+
+export class Session implements LockHolder {
+  dbChangeAware = false;
+  readonly monitors: SessionMonitors;
+  private readonly pending = new Map<string, PendingTransact>();
+  private closed = false;
+
+  constructor(
+    readonly server: OvsdbServer,
+    readonly conn: JsonRpcConnection,
+    readonly options: SessionOptions = {},
+  ) {
+    this.monitors = new SessionMonitors(this);
+    server.sessions.add(this);
+    conn.on('message', (m) => this.onMessage(m));
+    conn.on('drain', () => this.monitors.flushAll());
+    conn.on('close', () => this.onClose());
+  }
+
+  get name(): string {
+    return this.conn.name;
+  }
+
+  get readOnly(): boolean {
+    return this.server.isBackup || (this.options.readOnly ?? false);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Outgoing
+
+  send(text: string): void {
+    this.conn.sendRaw(text);
+  }
+
+  reply(id: JsonValue, result: JsonValue): void {
+    this.monitors.flushAll();
+    this.conn.reply(id, result);
+  }
+
+  replyRaw(id: JsonValue, resultText: string): void {
+    this.monitors.flushAll();
+    this.conn.replyRaw(id, resultText);
+  }
+
+  replyError(id: JsonValue, error: JsonValue): void {
+    this.monitors.flushAll();
+    this.conn.replyError(id, error);
+  }
+
+  notifyLock(method: 'locked' | 'stolen', name: string): void {
+    this.monitors.flushAll();
+    this.conn.notify(method, [name]);
+  }
+
+  /** Send this session's monitor updates for a commit just applied to `served`. */
+  flushMonitors(served: ServedDatabase): void {
+    this.monitors.commitApplied(served);
+  }
+
+  disconnect(reason: string): void {
+    this.server.events.log('ovsdb_jsonrpc_server', 'INFO', `${this.name}: disconnecting (${reason})`);
+    this.conn.close();
+  }
+
+  /** A database is going away (remove-db or convert): aware sessions get notifications, others are dropped. */
+  databaseRemoved(served: ServedDatabase, reason: string): void {
+    if (!this.dbChangeAware) {
+      this.disconnect(reason);
+      return;
+    }
+    this.monitors.cancelForDatabase(served);
+    for (const [k, p] of this.pending) {
+      if (p.served !== served) continue;
+      p.cancel();
+      this.pending.delete(k);
+      this.replyError(p.id, 'canceled');
+    }
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.values()) p.cancel();
+    this.pending.clear();
+    this.monitors.closeAll();
+    this.server.locks.releaseAll(this);
+    this.server.sessions.delete(this);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Incoming
+
+  private onMessage(m: JsonRpcMessage): void {
+    if (m.type === 'request') {
+      try {
+        this.dispatch(m);
+      } catch (e) {
+        if (e instanceof OvsdbError) this.replyError(m.id, e.toJson());
+        else {
+          this.server.events.log('ovsdb_jsonrpc_server', 'ERR', `${this.name}: internal error: ${(e as Error).stack}`);
+          this.replyError(m.id, { error: 'internal error', details: String((e as Error).message) });
+        }
+      }
+      return;
+    }
+    if (m.type === 'notification') {
+      if (m.method === 'cancel') this.cancel(m.params);
+      return; // Every other notification is ignored, `transact` included.
+    }
+    // Replies other than to our echo probe (handled by the connection) are protocol errors.
+    this.server.events.log('jsonrpc', 'WARN', `${this.name}: received unexpected reply message`);
+    this.conn.abort('Protocol error');
+  }
+
+  private dispatch(m: JsonRpcRequest): void {
+    const p = m.params;
+    switch (m.method) {
+      case 'list_dbs':
+        return this.reply(m.id, [...this.server.databases.keys()]);
+      case 'get_server_id':
+        return this.reply(m.id, this.server.serverId);
+      case 'echo':
+        return this.reply(m.id, p);
+      case 'get_schema': {
+        const served = this.lookup(m);
+        return this.reply(m.id, schemaToJson(served.db.schema));
+      }
+      case 'transact':
+        return this.transact(m);
+      case 'convert':
+        return this.convert(m);
+      case 'monitor':
+      case 'monitor_cond':
+      case 'monitor_cond_since': {
+        if (m.method !== 'monitor' && this.server.monitorCondDisabled) return this.replyError(m.id, 'unknown method');
+        return this.monitors.create(m);
+      }
+      case 'monitor_cond_change':
+        return this.monitors.change(m);
+      case 'monitor_cancel':
+        return this.monitors.cancel(m);
+      case 'lock':
+      case 'steal':
+      case 'unlock':
+        return this.lockMethod(m);
+      case 'set_db_change_aware': {
+        if (p.length !== 1 || typeof p[0] !== 'boolean')
+          throw syntaxError('set_db_change_aware: true or false parameter expected', p);
+        this.dbChangeAware = p[0];
+        return this.reply(m.id, {});
+      }
+      default:
+        return this.replyError(m.id, 'unknown method');
+    }
+  }
+
+  /** §3.0 database lookup on params[0]. */
+  lookup(m: JsonRpcRequest): ServedDatabase {
+    const name = m.params[0];
+    if (typeof name !== 'string')
+      throw syntaxError(`${m.method} request params must begin with <db-name>`, m.params);
+    const served = this.server.databases.get(name);
+    if (served === undefined)
+      throw new OvsdbError('unknown database', `${m.method} request specifies unknown database ${name}`, {
+        syntax: m.params,
+      });
+    return served;
+  }
+
+  private transact(m: JsonRpcRequest): void {
+    const served = this.lookup(m);
+    const key = stringify(m.id);
+    if (this.pending.has(key))
+      throw syntaxError('transact: duplicate request ID', [served.name]);
+    const pt = new PendingTransact(this, served, m.id, m.params.slice(1), null);
+    this.runTransact(pt);
+  }
+
+  /** Executes (or re-executes) a transaction; replies unless it is still blocked. */
+  runTransact(pt: PendingTransact): void {
+    const key = stringify(pt.id);
+    const served = pt.served;
+    if (this.server.databases.get(served.name) !== served) return;
+    const out = execute(served.db, pt.ops, {
+      readOnly: this.readOnly,
+      reserved: this.server.isReservedDb(served.name),
+      ownsLock: (name) => this.server.locks.owns(this, name),
+      elapsedMs: Date.now() - pt.started,
+    });
+    if (out.kind === 'blocked') {
+      if (!this.pending.has(key)) {
+        this.pending.set(key, pt);
+        served.triggers.add(pt);
+      }
+      if (out.timeoutMs !== null) pt.arm(out.timeoutMs);
+      return;
+    }
+    if (this.pending.get(key) === pt) {
+      this.pending.delete(key);
+      pt.cancel();
+    }
+    const result = out.result;
+    if (out.commit) {
+      try {
+        this.server.commit(served, out.commit);
+      } catch (e) {
+        if (!(e instanceof OvsdbError)) throw e;
+        result.push(e.toJson());
+      }
+    }
+    this.reply(pt.id, result);
+  }
+
+  private cancel(params: JsonValue[]): void {
+    if (params.length !== 1) return;
+    const key = stringify(params[0]);
+    const p = this.pending.get(key);
+    if (p === undefined) return;
+    p.cancel();
+    this.pending.delete(key);
+    if (this.dbChangeAware) this.replyError(p.id, 'canceled');
+  }
+
+  private convert(m: JsonRpcRequest): void {
+    const served = this.lookup(m);
+    if (m.params.length !== 2) throw syntaxError('array expected', m.params);
+    if (this.readOnly)
+      throw new OvsdbError('not allowed', `conversion is not allowed for read-only database ${served.name}`);
+    const schema = parseSchema(m.params[1]);
+    if (schema.name !== served.name)
+      throw new OvsdbError(
+        'invalid parameters',
+        `new schema name (${schema.name}) does not match database name (${served.name})`,
+      );
+    convertDatabase(this.server, served, schema);
+    this.reply(m.id, {});
+  }
+
+  private lockMethod(m: JsonRpcRequest): void {
+    const p = m.params;
+    if (this.readOnly) return this.replyError(m.id, 'lock and unlock methods not allowed, DB server is read only.');
+    if (p.length !== 1 || typeof p[0] !== 'string' || !isId(p[0]))
+      throw syntaxError(`${m.method} request params must be <id>`, p);
+    const name = p[0];
+    const locks = this.server.locks;
+    if (m.method === 'unlock') {
+      if (!locks.hasRequested(this, name))
+        throw syntaxError('unlock: "unlock" without "lock" or "steal"', p);
+      locks.unlock(this, name);
+      return this.reply(m.id, {});
+    }
+    if (locks.hasRequested(this, name)) throw syntaxError('must issue "unlock" before new "lock"', p);
+    if (m.method === 'lock') {
+      const got = locks.lock(this, name);
+      return this.reply(m.id, { locked: got });
+    }
+    locks.steal(this, name);
+    return this.reply(m.id, { locked: true });
+  }
+}
