@@ -1,37 +1,19 @@
-// Errors raised by the record log, shaped like OVSDB error objects (RFC 7047 §3.1 plus the OVS
-// "io-error" extension) so the database layer can hand them to clients or logs unchanged.
-import type { JsonObject } from '../schema/json.ts';
+// Errors raised by the record log: OVSDB error objects (RFC 7047 §3.1 plus the OVS "io-error"
+// extension), so the database layer can hand them to clients or logs unchanged.
+import { OvsdbError } from '../schema/error.ts';
 
 export type LogErrorTag = 'I/O error' | 'syntax error' | 'ovsdb error';
 
-export class LogError extends Error {
-  readonly tag: LogErrorTag;
-  readonly details: string;
-  /** strerror(3) text, present for I/O errors. */
-  readonly ioError: string | undefined;
+export class LogError extends OvsdbError {
+  declare readonly tag: LogErrorTag;
   /** File offset of the record at which reading failed, when the error is about a record. */
   readonly offset: number | undefined;
 
   constructor(tag: LogErrorTag, details: string, opts: { ioError?: string; offset?: number } = {}) {
-    super(renderError(tag, details, opts.ioError));
+    super(tag, details, opts.ioError === undefined ? {} : { ioError: opts.ioError });
     this.name = 'LogError';
-    this.tag = tag;
-    this.details = details;
-    this.ioError = opts.ioError;
+    this.message = renderError(tag, details, opts.ioError); // what a log line shows, strerror included
     this.offset = opts.offset;
-  }
-
-  /** `{"error":tag,"details":...,"io-error":...}` */
-  toJson(): JsonObject {
-    const o: JsonObject = { error: this.tag };
-    if (this.details) o.details = this.details;
-    if (this.ioError !== undefined) o['io-error'] = this.ioError;
-    return o;
-  }
-
-  /** Log rendering: `<tag>: <details> (<io-error>)`. */
-  render(): string {
-    return this.message;
   }
 }
 

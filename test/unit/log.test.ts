@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LogError, RecordLog, encodeRecord, type LogRecovery } from '../../storage/log.ts';
 import { displayHeaderLine, parseHeaderLine } from '../../storage/log-header.ts';
+import { OvsdbError } from '../../schema/error.ts';
 import {
   EX_SCHEMA_TEXT,
   HEADER_CASES,
@@ -87,6 +88,7 @@ describe('create, append, read', () => {
     const e = caught(() => RecordLog.create(file, EX_SCHEMA_TEXT));
     expect(e.render()).toBe(`I/O error: ${file}: create failed (File exists)`);
     expect(e.toJson()).toEqual({ error: 'I/O error', details: `${file}: create failed`, 'io-error': 'File exists' });
+    expect(e).toBeInstanceOf(OvsdbError);
   });
 
   it('reports open failures and unknown formats like the reference', () => {
