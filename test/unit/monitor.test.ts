@@ -1,6 +1,6 @@
 // Monitor replies and update notifications, v1/v2/v3, with the exact JSON the reference (OVS 3.1) sends.
 import { describe, expect, it } from 'vitest';
-import { parseJson } from '../../schema/json.ts';
+import { parseJson, type JsonValue } from '../../schema/json.ts';
 import { Fixture, take, txnId, U1, U2 } from './monitor-util.ts';
 
 describe('initial contents', () => {
@@ -236,7 +236,7 @@ describe('update notifications', () => {
   it('per-column select flags (v1: old lists only changed modify columns; v2: an empty modify)', () => {
     const f = new Fixture();
     f.insert('T', U1, { x: 1, name: 'a', tags: ['set', ['t1', 't2']] });
-    const req = { T: [{ columns: ['x'], select: { modify: false } }, { columns: ['name', 'tags'] }] };
+    const req: JsonValue = { T: [{ columns: ['x'], select: { modify: false } }, { columns: ['name', 'tags'] }] };
     const v1 = f.monitor('m1', 1, req);
     const v2 = f.monitor('m2', 2, req);
     expect(v1.initial()).toEqual({ T: { [U1]: { new: { x: 1, name: 'a', tags: ['set', ['t1', 't2']] } } } });
