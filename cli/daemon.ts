@@ -56,6 +56,7 @@ let detached = false;
 let noChdir = false;
 let startupNotified = false;
 let pidfile: Pidfile | null = null;
+const originalCwd = process.cwd();
 
 /** Describe how a child ended, as OVS does ("exit status 3", "killed (SIGSEGV)"). */
 export function describeStatus(code: number | null, signal: NodeJS.Signals | null): string {
@@ -70,6 +71,8 @@ function selfCommand(): { cmd: string; args: string[] } {
 function spawnStage(stage: string, extraEnv: Record<string, string>, setsid: boolean): ChildProcess {
   const { cmd, args } = selfCommand();
   return spawn(cmd, args, {
+    // A restarted daemon must resolve relative paths (DBs, punix:) as the first one did.
+    cwd: originalCwd,
     detached: setsid,
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
     env: { ...process.env, ...extraEnv, [STAGE_ENV]: stage, [SEQ_ENV]: String(vlogSequence()) },

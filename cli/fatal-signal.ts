@@ -7,6 +7,7 @@
 // exit (the pidfile is removed, lock files stay, as with the real server).
 
 import fs from 'node:fs';
+import path from 'node:path';
 
 const FATAL_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGALRM'];
 
@@ -18,17 +19,18 @@ let ran = false;
 /** Unlink `file` if the process dies of a fatal signal. */
 export function addFileToUnlink(file: string): void {
   install();
-  filesToUnlink.add(file);
+  // Absolute now: a later chdir('/') (after --detach) must not change its meaning.
+  filesToUnlink.add(path.resolve(file));
 }
 
 /** Forget `file` (e.g. after it was removed normally). */
 export function removeFileToUnlink(file: string): void {
-  filesToUnlink.delete(file);
+  filesToUnlink.delete(path.resolve(file));
 }
 
 /** Unlink `file` now and stop tracking it. */
 export function unlinkFileNow(file: string): void {
-  filesToUnlink.delete(file);
+  filesToUnlink.delete(path.resolve(file));
   try {
     fs.unlinkSync(file);
   } catch {

@@ -7,6 +7,7 @@
 //   DUMMY_FAIL=signal:SIG kill itself with SIG before signaling startup
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { parseServerArgs, applyLoggingOptions, resolveUnixctlPath, VERSION_TEXT } from '../../cli/options.ts';
 import { daemonize, notifyStartupComplete, saveRuntimeState } from '../../cli/daemon.ts';
 import { addFileToUnlink, unlinkFileNow } from '../../cli/fatal-signal.ts';
@@ -62,7 +63,8 @@ if (!opts.noDbs) {
 const servers: net.Server[] = [];
 const socketFiles: string[] = [];
 
-async function listenUnix(file: string, onConn: (s: net.Socket) => void): Promise<void> {
+async function listenUnix(name: string, onConn: (s: net.Socket) => void): Promise<void> {
+  const file = path.resolve(name); // still valid after the chdir('/') of --detach
   try {
     fs.unlinkSync(file);
   } catch {
