@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FULL_SCALE, QUICK_SCALE, type PhaseResult, type Scenario } from './lib/phase.ts';
-import { binaryAvailable, killAllServers, ServerHandle, type ServerKind, type ServerSpec } from './lib/server.ts';
+import { binaryAvailable, killAllServers, ServerHandle, stopServersOnSignals, type ServerKind, type ServerSpec } from './lib/server.ts';
 import { GeneratorPool } from './lib/workers.ts';
 import { fmt, summarizeRuns, toMarkdown, toSvg, type Report, type RunRecord } from './lib/report.ts';
 import { SCENARIOS } from './scenarios/index.ts';
@@ -121,6 +121,7 @@ function progressLine(r: RunRecord): string {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  stopServersOnSignals();
   const load0 = os.loadavg()[0]!;
   const cores = os.availableParallelism();
   const workers = Math.max(1, Number(opt.workers));

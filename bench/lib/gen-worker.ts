@@ -3,7 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { RpcClient } from './jsonrpc.ts';
 import { insertSwitch } from './ovn.ts';
-import { nowAbs } from './clock.ts';
+import { nowAbs, sleep } from './clock.ts';
 import { SampleList } from './stats.ts';
 import type { FromWorker, SubscribeTask, ToWorker, TxnTask } from './protocol.ts';
 
@@ -21,14 +21,24 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
 }
 
+/** Connects, retrying while the server's listen backlog is full (EAGAIN on unix sockets, ECONNREFUSED). */
+async function connectRetry(endpoint: string): Promise<RpcClient> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await RpcClient.connect(endpoint);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (attempt >= 200 || (code !== 'EAGAIN' && code !== 'ECONNREFUSED')) throw err;
+      await sleep(5 + attempt);
+    }
+  }
+}
+
 async function connectAll(endpoint: string, n: number): Promise<RpcClient[]> {
   const out: RpcClient[] = [];
-  // Batches keep the listen backlog of the server from overflowing with hundreds of clients.
-  for (let i = 0; i < n; i += 32) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(32, n - i) }, () => RpcClient.connect(endpoint)),
-    );
-    out.push(...batch);
+  // Small batches keep the server's listen backlog from overflowing with hundreds of clients.
+  for (let i = 0; i < n; i += 8) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(8, n - i) }, () => connectRetry(endpoint)))));
   }
   return out;
 }

@@ -156,9 +156,14 @@ export function toMarkdown(rep: Report): string {
   out.push('process. ELU = highest event-loop utilization of a generator thread; **GEN** = a generator thread was');
   out.push('≥ 90% busy (the generator, not the server, limited the phase); **MACHINE** = server + generator used');
   out.push('≥ 90% of all cores.', '');
-  out.push('| phase | server | wall s | server CPU s | generator CPU s | gen ELU | flags |');
-  out.push('|---|---|---|---|---|---|---|');
+  out.push('| phase | server | wall s | server CPU s | server CPU ours/ref | generator CPU s | gen ELU | flags |');
+  out.push('|---|---|---|---|---|---|---|---|');
   for (const p of rep.phases) {
+    const ref = rep.phases.find((q) => q.phase === p.phase && q.server === 'ref');
+    const cpuRatio =
+      p.server === 'ours' && ref && ref.serverCpuS.median > 0 && p.serverCpuS.n > 0
+        ? `${(p.serverCpuS.median / ref.serverCpuS.median).toFixed(2)}×`
+        : '';
     const flags = [
       p.genBoundReps > 0 ? `GEN ${p.genBoundReps}/${p.reps}` : '',
       p.machineBoundReps > 0 ? `MACHINE ${p.machineBoundReps}/${p.reps}` : '',
@@ -166,7 +171,7 @@ export function toMarkdown(rep: Report): string {
       .filter(Boolean)
       .join(', ');
     out.push(
-      `| ${p.phase} | ${p.server === 'ref' ? 'reference' : 'ovsdb-ts'} | ${cell(p.wallS)} | ${cell(p.serverCpuS)} | ${cell(p.genCpuS)} | ${fmt(p.genEluMax)} | ${flags} |`,
+      `| ${p.phase} | ${p.server === 'ref' ? 'reference' : 'ovsdb-ts'} | ${cell(p.wallS)} | ${cell(p.serverCpuS)} | ${cpuRatio} | ${cell(p.genCpuS)} | ${fmt(p.genEluMax)} | ${flags} |`,
     );
   }
   if (rep.errors.length > 0) {

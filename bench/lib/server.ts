@@ -49,6 +49,10 @@ function installCleanup(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   process.on('exit', killAllServers);
+}
+
+/** For the CLI only: on Ctrl-C / SIGTERM / SIGHUP, stop every server and exit with status 130. */
+export function stopServersOnSignals(): void {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
       killAllServers();
