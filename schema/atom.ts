@@ -89,7 +89,7 @@ export function atomFromJson(type: AtomicType, json: JsonValue, symtab?: NamedUu
         const v = canonicalInteger(json);
         if (v !== undefined) return v;
       }
-      throw syntaxError('expected integer', json);
+      throw syntaxError('expected integer', typeof json === 'bigint' ? Number(json) : json);
     }
     case 'real':
       if (typeof json === 'number') return canonicalReal(json);

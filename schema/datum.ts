@@ -155,7 +155,8 @@ export function datumFromJson(type: ColumnType, json: JsonValue, opts: DatumPars
     }
     return sortAndCheck(keys, values);
   }
-  if (Array.isArray(json) && json.length === 2 && json[0] === 'set' && Array.isArray(json[1])) {
+  if (Array.isArray(json) && json[0] === 'set') {
+    if (json.length !== 2 || !Array.isArray(json[1])) throw syntaxError('expected ["set", <array>]', json);
     const elems = json[1];
     if (!opts.ignoreSize && (elems.length < type.min || elems.length > type.max))
       throw sizeError(type, elems.length, json);

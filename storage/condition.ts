@@ -28,11 +28,12 @@ export function unknownColumn(table: TableSchema, name: string, syntax: JsonValu
 
 /** The argument type of a clause: the column's type, relaxed as §3.5.11 says. */
 function argumentType(t: ColumnType, fn: ConditionFunction): ColumnType {
+  const scalar = t.min === 1 && t.max === 1 && t.value === undefined;
   switch (fn) {
     case 'includes':
-      return { ...t, min: 0 };
+      return scalar ? t : { ...t, min: 0 };
     case 'excludes':
-      return { ...t, min: 0, max: UNLIMITED };
+      return scalar ? t : { ...t, min: 0, max: UNLIMITED };
     case '<':
     case '<=':
     case '>':

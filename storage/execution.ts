@@ -130,8 +130,9 @@ class Executor {
     for (const name of Object.keys(json)) {
       const col = table.columnsByName.get(name);
       if (col === undefined) throw unknownColumn(table, name, json);
+      const d = datumFromJson(col.type, json[name], { symtab: this.symbols });
       if (skipImplicit && col.index < 0) continue;
-      values.set(col, datumFromJson(col.type, json[name], { symtab: this.symbols }));
+      values.set(col, d);
     }
     return values;
   }
@@ -294,7 +295,7 @@ class Executor {
 
     const expected = new Set<string>();
     for (const rj of rowsJson) {
-      if (!isJsonObject(rj)) throw syntaxError('Parse error in row.', rj);
+      if (!isJsonObject(rj)) throw syntaxError('row must be JSON object', rj);
       const given = this.parseRow(table, rj, false);
       const data = table.columns.map((c) => given.get(c) ?? defaultDatum(c.type));
       const uuid = given.get(table.columnsByName.get('_uuid')!)?.keys[0] as string | undefined;

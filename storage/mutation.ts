@@ -1,5 +1,5 @@
 // Mutations (RFC 7047 §5.1 <mutation>): parsing with the reference's errors and application to a datum.
-import { canonicalInteger, canonicalReal, checkAtom, compareAtoms, type Atom, type NamedUuids } from '../schema/atom.ts';
+import { canonicalInteger, canonicalReal, checkAtom, compareAtoms, INT64_MIN, type Atom, type NamedUuids } from '../schema/atom.ts';
 import { datumFromJson, datumSubtract, datumUnion, mapOf, setOf, type Datum } from '../schema/datum.ts';
 import { constraintViolation, OvsdbError, syntaxError } from '../schema/error.ts';
 import type { JsonValue } from '../schema/json.ts';
@@ -74,6 +74,12 @@ function integerOp(m: Mutator, a: number | bigint, b: number | bigint): number |
   }
   const x = BigInt(a);
   const y = BigInt(b);
+  if (y === -1n && x === INT64_MIN) {
+    // The C server flags INT64_MIN / -1 and % -1, but its *= check lets the product wrap to INT64_MIN.
+    if (m === '/=' || m === '%=') throw rangeError(m);
+    if (m === '*=') return x;
+  }
+  if (x === -1n && y === INT64_MIN && m === '*=') return y;
   let r: bigint;
   switch (m) {
     case '+=':

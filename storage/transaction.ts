@@ -314,22 +314,23 @@ export class Transaction {
       c = compareDatums(a.data[col.index], b.data[col.index]);
       if (c !== 0) break;
     }
-    if (c > 0 || (c === 0 && a.uuid > b.uuid)) [first, second] = [b, a];
-    const names = cols.map((col) => `"${col.name}"`);
-    const colPhrase =
-      names.length === 1
-        ? `column ${names[0]}`
-        : names.length === 2
-          ? `columns ${names[0]} and ${names[1]}`
-          : `columns ${names.slice(0, -1).join(', ')}, and ${names[names.length - 1]}`;
-    const values = (row: Row) => cols.map((col) => datumToString(col.type, row.data[col.index])).join(', ');
+    // The greater row (all columns compared) is reported first, as the reference does.
+    if (c < 0 || (c === 0 && a.uuid < b.uuid)) [first, second] = [b, a];
+    const english = (items: string[]) =>
+      items.length === 1
+        ? items[0]
+        : items.length === 2
+          ? `${items[0]} and ${items[1]}`
+          : `${items.slice(0, -1).join(', ')}, and ${items[items.length - 1]}`;
+    const colPhrase = `column${cols.length > 1 ? 's' : ''} ${english(cols.map((col) => `"${col.name}"`))}`;
+    const values = (row: Row) => english(cols.map((col) => datumToString(col.type, row.data[col.index])));
     const describe = (row: Row): string => {
       const s = this.staged.get(table.name)?.get(row.uuid);
       if (s === undefined) return 'existed in the database before this transaction and was not modified by the transaction.';
       if (s.old === null) return 'was inserted by this transaction.';
       if (!cols.some((col) => columnChanged(s.old!, row, col)))
         return "existed in the database before this transaction, which modified some of the row's columns but not any columns in this index.";
-      return `had the following index values before the transaction: (${values(s.old)}).`;
+      return `had the following index values before the transaction: ${values(s.old)}.`;
     };
     return constraintViolation(
       `Transaction causes multiple rows in "${table.name}" table to have identical values (${values(first)}) for index on ${colPhrase}.  First row, with UUID ${first.uuid}, ${describe(first)}  Second row, with UUID ${second.uuid}, ${describe(second)}`,
