@@ -102,6 +102,8 @@ class Parser {
 /** Compact JSON text; bigint as plain digits; object keys in insertion order (or sorted if asked). */
 export function stringifyJson(v: JsonValue, sortKeys = false): string {
   if (typeof v === 'bigint') return v.toString();
+  // A real too large to be a safe integer keeps an exponent, so it parses back as a number, not a bigint.
+  if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) return v.toExponential();
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map((x) => stringifyJson(x, sortKeys)).join(',')}]`;
   const keys = Object.keys(v);
