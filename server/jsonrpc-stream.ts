@@ -23,7 +23,25 @@ export class JsonFramingError extends Error {
  */
 export type MessageSink = (text: string, careful: boolean) => void;
 
-const BEGIN_ERROR = 'line 0, column 0, byte 0: syntax error at beginning of input';
+// The top level must be an object or array. Like OVS, report where the first token ends: a string at its
+// closing quote, a number or word at the delimiter after it (approximated within this chunk).
+function badStart(chunk: Buffer, at: number): string {
+  let end = at;
+  const first = chunk[at]!;
+  if (first === 0x22) {
+    end++;
+    while (end < chunk.length && chunk[end] !== 0x22) end += chunk[end] === 0x5c ? 2 : 1;
+  } else {
+    while (end < chunk.length && /[A-Za-z0-9_.+-]/.test(String.fromCharCode(chunk[end]!))) end++;
+  }
+  end = Math.min(end, chunk.length);
+  const word = chunk.toString('latin1', at, end);
+  const what =
+    /^[A-Za-z_]/.test(word) && word !== 'true' && word !== 'false' && word !== 'null'
+      ? `invalid keyword '${word}'`
+      : 'syntax error at beginning of input';
+  return `line 0, column ${end}, byte ${end}: ${what}`;
+}
 
 // Byte classes outside strings.
 const OTHER = 0;
@@ -111,7 +129,7 @@ export class JsonStreamSplitter {
       if (depth === 0) {
         if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
         if (c !== 0x7b && c !== 0x5b) {
-          error = BEGIN_ERROR;
+          error = badStart(chunk, i - 1);
           break;
         }
         depth = 1;
