@@ -19,7 +19,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import koffi from 'koffi';
 import { createPidfile, PidfileError, type Pidfile } from './pidfile.ts';
-import { installFatalSignalHandlers, addCleanupHook } from './fatal-signal.ts';
+import { installFatalSignalHandlers, addCleanupHook, fatalCleanup } from './fatal-signal.ts';
 import { getLogger, setConsoleFd, vlogSequence, STAGE_ENV, SEQ_ENV } from './vlog.ts';
 import type { JsonValue } from '../schema/json.ts';
 
@@ -211,7 +211,7 @@ async function runMonitor(): Promise<never> {
       continue;
     }
     log.info(`pid ${child.pid} died, ${status}, exiting`);
-    cleanupState();
+    fatalCleanup(); // state file and its directory; exitLike() may die of a signal without exit hooks
     exitLike(code, signal);
   }
 }

@@ -23,7 +23,8 @@ export class Sandbox {
   private readonly pids = new Set<number>();
 
   constructor() {
-    this.env = { ...process.env, OVS_RUNDIR: this.dir, OVS_LOGDIR: this.dir, OVS_DBDIR: this.dir };
+    // TMPDIR too: the --monitor state file then lives (and dies) with the sandbox.
+    this.env = { ...process.env, OVS_RUNDIR: this.dir, OVS_LOGDIR: this.dir, OVS_DBDIR: this.dir, TMPDIR: this.dir };
     delete this.env['OVSDB_TS_DAEMON_STAGE'];
   }
 
