@@ -3,9 +3,9 @@ SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 DEBIAN_PKGS := openvswitch-switch openvswitch-common ovn-central ovn-common python3-openvswitch
 
-.PHONY: all deps npm-deps os-deps typecheck test unit run bench bench-quick clean
+.PHONY: all build deps npm-deps os-deps typecheck test unit run bench bench-quick clean
 
-all: typecheck
+all: build
 
 $(NODE_MODULES_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -26,20 +26,26 @@ deps: npm-deps os-deps
 typecheck: npm-deps
 	npx tsc --noEmit -p .
 
-test: deps typecheck
+# Our code bundled into dist/ (npm packages stay external): bin/ovsdb-server starts in a fraction of the
+# time tsx needs. The bin scripts fall back to the TypeScript sources when the bundle is older than them.
+build: npm-deps
+	npx esbuild cli/ovsdb-server.ts cli/main.ts --bundle --platform=node --format=esm --packages=external \
+	  --target=node20 --sourcemap --outdir=dist --out-extension:.js=.mjs --log-level=warning
+
+test: deps typecheck build
 	npx vitest run
 
 unit: npm-deps
 	npx vitest run test/unit
 
-run: npm-deps
+run: build
 	./bin/ovsdb-ts run
 
-bench: deps
+bench: deps build
 	npx tsx bench/run.ts
 
-bench-quick: deps
+bench-quick: deps build
 	npx tsx bench/run.ts --quick
 
 clean:
-	rm -rf data node_modules
+	rm -rf data dist node_modules
