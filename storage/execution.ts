@@ -74,7 +74,7 @@ class Executor {
     if (!OPS.has(name)) throw p.error(`No operation "${name}"`);
     if (WRITE_OPS.has(name) && this.ctx.readOnly)
       throw new OvsdbError('not allowed', `${name} operation not allowed when database server is in read only mode`);
-    if (WRITE_OPS.has(name) && name !== 'commit' && this.ctx.reserved)
+    if (WRITE_OPS.has(name) && this.ctx.reserved)
       throw new OvsdbError('not allowed', `${name} operation not allowed on table in reserved database ${this.db.name}`);
     switch (name) {
       case 'insert':
