@@ -37,6 +37,8 @@ const SAFE_MIN = -SAFE_MAX;
  * True when `text` may hold a number JSON.parse cannot represent as OVS does: a run of 16+ digits (an integer
  * that may exceed 2^53, or digits that decide exactness) or an exponent (integer-valued `1e2`, overflow,
  * underflow). False positives (digits inside strings) only cost speed.
+ * The nesting limit (JSON_MAX_DEPTH) is enforced by the exact parser and by the stream splitter; the
+ * JSON.parse path does not check it.
  */
 export function mayNeedCarefulParse(text: string): boolean {
   return CAREFUL_RE.test(text);
