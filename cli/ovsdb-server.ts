@@ -5,6 +5,7 @@ import { OvsdbError } from '../schema/error.ts';
 import { fileOpener, ServerApp } from '../server/app.ts';
 import type { RpcLog } from '../server/jsonrpc.ts';
 import { RemoteError } from '../server/remotes.ts';
+import { DbRefError } from '../server/db-remotes.ts';
 import { UnixctlServer } from '../server/unixctl.ts';
 import { daemonize, notifyStartupComplete, saveRuntimeState, describeStatus } from './daemon.ts';
 import { addFileToUnlink, exitCleanup } from './fatal-signal.ts';
@@ -89,12 +90,11 @@ async function main(): Promise<void> {
 
   const remotes = saved ? saved.remotes : [...new Set(opts.remotes)];
   for (const r of remotes) {
-    if (r.startsWith('db:')) {
-      fatal(`"${r}": db: remotes are not supported by this build yet`);
-    }
     try {
       app.addRemote(r);
     } catch (e) {
+      // The reference's db: errors end in a newline, hence the empty line after them.
+      if (e instanceof DbRefError) fatal(`${e.message}\n`);
       if (e instanceof RemoteError) fatal(e.message);
       throw e;
     }

@@ -7,8 +7,10 @@ import { FileStorage } from '../storage/file.ts';
 import type { Database } from '../storage/database.ts';
 import { OvsdbServer, type DbStorage } from './server.ts';
 import { openRemote, RemoteError, type Remote } from './remotes.ts';
+import { DbRefError, expandRemotes, parseDbRef, type RemoteConfig } from './db-remotes.ts';
 import { UnixctlError, type UnixctlServer } from './unixctl.ts';
 import type { RpcLog } from './jsonrpc.ts';
+import type { JsonValue } from '../schema/json.ts';
 
 export interface AppLogger {
   log: RpcLog;
@@ -43,15 +45,153 @@ export class ServerApp {
   readonly server: OvsdbServer;
   /** Database name → file it came from. */
   readonly files = new Map<string, string>();
-  readonly remotes = new Map<string, Remote>();
+  /** The --remote / add-remote strings, `db:` references included (what list-remotes prints). */
+  readonly remotes = new Set<string>();
+  /** Live remotes by a key of their target and options. */
+  private readonly live = new Map<string, { remote: Remote; config: RemoteConfig }>();
+  private readonly loggedErrors = new Set<string>();
+  private reconcileQueued = false;
+  private statusTimer: NodeJS.Timeout | null = null;
   private exitHandlers: (() => void)[] = [];
+  private dbListeners: (() => void)[] = [];
 
   constructor(readonly opts: AppOptions) {
     this.server = new OvsdbServer({ log: opts.log });
+    // db: remotes follow the database: re-read them after every commit (coalesced).
+    this.server.commitHooks.add(() => {
+      if (this.hasDbRemotes()) this.queueReconcile();
+    });
+  }
+
+  private hasDbRemotes(): boolean {
+    for (const r of this.remotes) if (r.startsWith('db:')) return true;
+    return false;
+  }
+
+  private queueReconcile(): void {
+    if (this.reconcileQueued) return;
+    this.reconcileQueued = true;
+    setImmediate(() => {
+      this.reconcileQueued = false;
+      this.reconcileRemotes();
+    });
+  }
+
+  /** Opens and closes remotes so the live set matches the configuration and the db: contents. */
+  reconcileRemotes(): void {
+    const desired = new Map<string, RemoteConfig>();
+    for (const spec of this.remotes) {
+      if (!spec.startsWith('db:')) {
+        desired.set(JSON.stringify({ target: spec }), { target: spec });
+        continue;
+      }
+      let ref;
+      try {
+        ref = parseDbRef(this.server, spec);
+      } catch (e) {
+        this.logOnce((e as Error).message);
+        continue;
+      }
+      for (const cfg of expandRemotes(this.server, ref, (m) => this.logOnce(m))) {
+        const { source: _s, ...opts } = cfg;
+        desired.set(JSON.stringify(opts), cfg);
+      }
+    }
+    for (const [key, entry] of this.live) {
+      if (!desired.has(key)) {
+        entry.remote.close();
+        this.live.delete(key);
+      }
+    }
+    for (const [key, cfg] of desired) {
+      if (this.live.has(key)) continue;
+      try {
+        const remote = openRemote(
+          this.server,
+          cfg.target,
+          { readOnly: cfg.readOnly, probeInterval: cfg.inactivityProbe, maxBackoff: cfg.maxBackoff, role: cfg.role },
+          this.opts.log,
+        );
+        this.live.set(key, { remote, config: cfg });
+      } catch (e) {
+        this.logOnce((e as Error).message);
+      }
+    }
+    this.armStatusTimer();
+  }
+
+  private logOnce(msg: string): void {
+    if (this.loggedErrors.has(msg)) return;
+    this.loggedErrors.add(msg);
+    this.opts.log('ovsdb_server', 'ERR', msg);
+  }
+
+  /** Every 2.5 s, db:-configured rows get is_connected and status written back, as the reference does. */
+  private armStatusTimer(): void {
+    const any = [...this.live.values()].some((e) => e.config.source);
+    if (!any) {
+      if (this.statusTimer) clearInterval(this.statusTimer);
+      this.statusTimer = null;
+      return;
+    }
+    if (this.statusTimer) return;
+    this.statusTimer = setInterval(() => this.writeRemoteStatus(), 2500);
+    this.statusTimer.unref();
+  }
+
+  private writeRemoteStatus(): void {
+    if (this.server.isBackup) return;
+    const ops = new Map<string, JsonValue[]>();
+    for (const { remote, config } of this.live.values()) {
+      const src = config.source;
+      if (!src) continue;
+      const served = this.server.databases.get(src.db);
+      const table = served?.db.tables.get(src.table);
+      const row = table?.rows.get(src.uuid);
+      if (!served || !table || !row) continue;
+      const hasCol = (n: string) => (table.schema.columnsByName.get(n)?.index ?? -1) >= 0;
+      const status: [string, string][] = [];
+      const port = remote.boundPort();
+      if (port !== null) status.push(['bound_port', String(port)]);
+      const n = remote.sessions.size;
+      if (n > 1) status.push(['n_connections', String(n)]);
+      const held: string[] = [];
+      const waiting: string[] = [];
+      for (const sess of remote.sessions) {
+        const d = this.server.locks.describe(sess);
+        held.push(...d.held);
+        waiting.push(...d.waiting);
+      }
+      if (held.length) status.push(['locks_held', held.join(' ')]);
+      if (waiting.length) status.push(['locks_waiting', waiting.join(' ')]);
+      status.push(['sec_since_connect', '0'], ['sec_since_disconnect', '0']);
+      status.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      const rowJson: { [k: string]: JsonValue } = {};
+      if (hasCol('is_connected')) rowJson.is_connected = port !== null || n > 0;
+      if (hasCol('status')) rowJson.status = ['map', status];
+      if (Object.keys(rowJson).length === 0) continue;
+      const list = ops.get(src.db) ?? [];
+      list.push({ op: 'update', table: src.table, where: [['_uuid', '==', ['uuid', src.uuid]]], row: rowJson });
+      ops.set(src.db, list);
+    }
+    for (const [db, list] of ops) {
+      const served = this.server.databases.get(db);
+      if (!served) continue;
+      try {
+        this.server.transactInternal(served, list);
+      } catch (e) {
+        this.logOnce(`failed to update remote status: ${(e as Error).message}`);
+      }
+    }
   }
 
   onExit(fn: () => void): void {
     this.exitHandlers.push(fn);
+  }
+
+  /** Called after add-db / remove-db changed the served set (a backup then re-initializes replication). */
+  onDatabasesChanged(fn: () => void): void {
+    this.dbListeners.push(fn);
   }
 
   /** Opens and serves a database file; throws OvsdbError with the reference's texts. */
@@ -71,6 +211,7 @@ export class ServerApp {
     this.server.addDatabase(db, storage, opts);
     this.files.set(name, path.resolve(file));
     this.opts.onConfigChange?.();
+    for (const fn of this.dbListeners) fn();
     return name;
   }
 
@@ -78,26 +219,29 @@ export class ServerApp {
     this.server.removeDatabase(name, `removing ${name} database by user request`);
     this.files.delete(name);
     this.opts.onConfigChange?.();
+    for (const fn of this.dbListeners) fn();
   }
 
+  /** Adds a remote; a `db:` reference is validated first (DbRefError with the reference's texts). */
   addRemote(target: string): void {
     if (this.remotes.has(target)) return;
-    const r = openRemote(this.server, target, {}, this.opts.log);
-    this.remotes.set(target, r);
+    if (target.startsWith('db:')) parseDbRef(this.server, target);
+    this.remotes.add(target);
+    this.reconcileRemotes();
     this.opts.onConfigChange?.();
   }
 
   removeRemote(target: string): boolean {
-    const r = this.remotes.get(target);
-    if (r === undefined) return false;
-    r.close();
-    this.remotes.delete(target);
+    if (!this.remotes.delete(target)) return false;
+    this.reconcileRemotes();
     this.opts.onConfigChange?.();
     return true;
   }
 
   close(): void {
-    for (const r of this.remotes.values()) r.close();
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    for (const e of this.live.values()) e.remote.close();
+    this.live.clear();
     this.remotes.clear();
     for (const s of [...this.server.sessions]) s.conn.close();
     for (const served of this.server.databases.values()) served.storage?.close();
@@ -161,7 +305,7 @@ export class ServerApp {
       try {
         this.addRemote(r);
       } catch (e) {
-        if (e instanceof RemoteError) throw new UnixctlError(e.message);
+        if (e instanceof RemoteError || e instanceof DbRefError) throw new UnixctlError(e.message);
         throw e;
       }
       return '';
@@ -231,12 +375,22 @@ export class ServerApp {
   }
 }
 
-/** The default engine: the standard file format. */
-export function fileOpener(opts: { disableColumnDiff: boolean; log: RpcLog }): DatabaseOpener {
+/**
+ * The default engine: the standard file format. Mid-file corruption refuses to start ('strict', the error
+ * names the offset) unless `policy: 'reference'` (keep the data before it, as ovsdb-server 3.1); a torn tail
+ * is always dropped with a WARN. Automatic compaction follows the reference's schedule.
+ */
+export function fileOpener(opts: {
+  disableColumnDiff: boolean;
+  log: RpcLog;
+  policy?: 'strict' | 'reference';
+  autoCompact?: boolean;
+}): DatabaseOpener {
   return (file) => {
     const { db, storage } = FileStorage.open(file, {
       disableColumnDiff: opts.disableColumnDiff,
-      policy: 'reference',
+      policy: opts.policy ?? 'strict',
+      autoCompact: opts.autoCompact ?? true,
       onLog: (level, msg) => opts.log('ovsdb_server', level, msg),
     });
     return {
@@ -246,6 +400,7 @@ export function fileOpener(opts: { disableColumnDiff: boolean; log: RpcLog }): D
         write: (commit) => storage.write(commit),
         writeSnapshot: (d, comment) => storage.writeSnapshot(d, comment),
         compact: (d) => storage.compact(d),
+        status: () => storage.status(),
         close: () => storage.close(),
       },
     };

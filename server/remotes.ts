@@ -12,6 +12,8 @@ export interface RemoteOptions {
   /** Inactivity probe in ms; undefined = the default for the transport. */
   probeInterval?: number;
   maxBackoff?: number;
+  /** RBAC role of the sessions of this remote (OVN_Southbound). */
+  role?: string;
 }
 
 export interface Remote {

@@ -60,6 +60,8 @@ export class OvsdbServer {
   private readonly serverDb: ServedDatabase;
   /** _Server row uuid per database name. */
   private readonly serverRows = new Map<string, string>();
+  /** Called after every commit (db: remotes follow database contents). */
+  readonly commitHooks = new Set<(served: ServedDatabase) => void>();
 
   constructor(readonly events: ServerEvents = { log: () => {} }) {
     this.serverDb = this.serve(createServerDatabase(), null);
@@ -144,6 +146,7 @@ export class OvsdbServer {
     served.monitors.onCommit(commit, txnId);
     for (const s of this.sessions) s.flushMonitors(served);
     if (served.triggers.size > 0) for (const t of [...served.triggers]) t.retry();
+    for (const hook of this.commitHooks) hook(served);
   }
 
   /** Keeps _Server.Database in step with the served databases (one row each, _Server included). */
