@@ -62,7 +62,7 @@ export function parseClause(table: TableSchema, json: JsonValue, symtab?: NamedU
         json,
       );
   }
-  const arg = datumFromJson(argumentType(t, fn), argJson, { symtab, checkConstraints: false });
+  const arg = datumFromJson(argumentType(t, fn), argJson, { symtab });
   return { kind: 'column', column, fn, arg };
 }
 
