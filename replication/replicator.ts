@@ -1,0 +1,426 @@
+// The backup's client session towards the active (reference §5.2–5.4): connect with backoff (1 s → 8 s,
+// forever), get_server_id → list_dbs → get_schema → monitor, then apply every update as one commit through
+// the server's commit path, so the backup's own clients see replicated changes like local ones.
+//
+// Against an ovsdb-ts active (detected with a harmless `monitor_cond_since` on _Server, whose last txn id
+// is never all-zero there and always is on the reference server) the monitors are `monitor_cond_since`
+// with the last transaction id this backup applied: a reconnect then costs only the missed changes, and
+// every commit keeps the active's transaction id, so history continues across a failover. Against the
+// reference server the requests are exactly the reference backup's v1 `monitor`s.
+import net from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { isUuid, ZERO_UUID } from '../schema/atom.ts';
+import { OvsdbError } from '../schema/error.ts';
+import { stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
+import { parseSchema, type DatabaseSchema } from '../schema/schema.ts';
+import { commitIsEmpty, type Commit } from '../storage/database.ts';
+import { connectSocket, JsonRpcConnection, type JsonRpcMessage, type RpcLog } from '../server/jsonrpc.ts';
+import type { OvsdbServer, ServedDatabase } from '../server/server.ts';
+import { ReplicationError, snapshotCommit, updateCommit, type UpdateFormat } from './apply.ts';
+import type { ExcludeList } from './exclude.ts';
+import { canReplicate } from './schema-compat.ts';
+
+export type ReplicationState =
+  | 'INIT'
+  | 'SERVER_ID_REQUESTED'
+  | 'DB_REQUESTED'
+  | 'SCHEMA_REQUESTED'
+  | 'MONITOR_REQUESTED'
+  | 'REPLICATING'
+  | 'ERR';
+
+export const MIN_BACKOFF_MS = 1000;
+export const MAX_BACKOFF_MS = 8000;
+/** The monitor id of the _Server probe that tells an ovsdb-ts active from the reference server. */
+const PROBE_MONITOR_ID = 'ovsdb-ts-replication-probe';
+
+export interface ReplicatorOptions {
+  readonly server: OvsdbServer;
+  readonly target: string;
+  readonly exclude: ExcludeList;
+  /** Inactivity probe towards the active, ms (0 = off). */
+  readonly probeInterval: number;
+  readonly log: RpcLog;
+  /** Replication reached ERR: the owner closes it and makes the server active (§5.4). */
+  readonly onError: () => void;
+  /**
+   * Per database, the monitor request last fully synced with the txn ids kept from the active. Owned by the
+   * caller so it outlives re-initializations; an entry allows an incremental resync of that database.
+   */
+  readonly resumable: Map<string, string>;
+}
+
+/** What `sync-status` shows beyond the reference's lines. */
+export interface ReplicationStats {
+  transactionsApplied: number;
+  /** Date.now() of the last change received from the active, or null. */
+  lastUpdateAt: number | null;
+  /** The last initial sync: how, and how long it took (ms). */
+  lastSync: { mode: 'full' | 'incremental'; ms: number } | null;
+  /** While monitor replies are outstanding: bytes received since the requests went out. */
+  snapshotBytes: number | null;
+}
+
+interface DbPlan {
+  served: ServedDatabase;
+  schema: DatabaseSchema;
+  tables: string[];
+}
+
+type ReplyHandler = (msg: JsonRpcMessage) => void;
+
+const ERRNO_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'Connection refused',
+  ENOENT: 'No such file or directory',
+  ETIMEDOUT: 'Connection timed out',
+  EHOSTUNREACH: 'No route to host',
+  ENETUNREACH: 'Network is unreachable',
+  EACCES: 'Permission denied',
+  ECONNRESET: 'Connection reset by peer',
+};
+
+export class Replicator {
+  private stateValue: ReplicationState = 'INIT';
+  private conn: JsonRpcConnection | null = null;
+  private closed = false;
+  private backoff = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private nextId = 0;
+  private pending = new Map<number, ReplyHandler>();
+  /** Databases being replicated in this round (after the schema checks), by name. */
+  private plans = new Map<string, DbPlan>();
+  private probeInterval: number;
+  private syncStart = 0;
+  private syncIncremental = true;
+  readonly stats: ReplicationStats = { transactionsApplied: 0, lastUpdateAt: null, lastSync: null, snapshotBytes: null };
+
+  constructor(private readonly opts: ReplicatorOptions) {
+    this.probeInterval = opts.probeInterval;
+  }
+
+  get state(): ReplicationState {
+    return this.stateValue;
+  }
+
+  get target(): string {
+    return this.opts.target;
+  }
+
+  /** Names of the databases replicated in this round, in local order. */
+  get databases(): string[] {
+    return [...this.plans.keys()];
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.conn?.close();
+    this.conn = null;
+    this.pending.clear();
+  }
+
+  setProbeInterval(ms: number): void {
+    this.probeInterval = ms;
+    this.conn?.setProbeInterval(ms);
+  }
+
+  private log(level: 'ERR' | 'WARN' | 'INFO' | 'DBG', msg: string, module = 'replication'): void {
+    this.opts.log(module, level, msg);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Connection with backoff
+
+  private connect(): void {
+    if (this.closed) return;
+    const target = this.opts.target;
+    this.log('INFO', `${target}: connecting...`, 'reconnect');
+    connectSocket(target).then(
+      (socket) => this.connected(socket),
+      (err: NodeJS.ErrnoException) => {
+        if (this.closed) return;
+        const why = (err.code && ERRNO_TEXT[err.code]) ?? err.message;
+        this.log('INFO', `${target}: connection attempt failed (${why})`, 'reconnect');
+        this.retryLater();
+      },
+    );
+  }
+
+  private retryLater(): void {
+    if (this.closed) return;
+    this.backoff = this.backoff === 0 ? MIN_BACKOFF_MS : Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+    this.log('INFO', `${this.opts.target}: waiting ${this.backoff / 1000} seconds before reconnect`, 'reconnect');
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, this.backoff);
+  }
+
+  private connected(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    const target = this.opts.target;
+    this.log('INFO', `${target}: connected`, 'reconnect');
+    const conn = new JsonRpcConnection(socket, { name: target, log: this.opts.log, probeInterval: this.probeInterval });
+    this.conn = conn;
+    const since = Date.now();
+    socket.on('data', (chunk: Buffer) => {
+      if (this.stats.snapshotBytes !== null) this.stats.snapshotBytes += chunk.length;
+    });
+    conn.on('message', (m) => {
+      if (this.conn === conn) this.onMessage(m);
+    });
+    conn.on('close', (reason) => {
+      if (this.conn !== conn) return;
+      this.conn = null;
+      this.pending.clear();
+      this.stats.snapshotBytes = null;
+      if (this.closed) return;
+      if (reason === 'EOF') this.log('INFO', `${target}: connection closed by peer`, 'reconnect');
+      else this.log('WARN', `${target}: connection dropped (${reason})`, 'reconnect');
+      // A connection that lived at least as long as the backoff reconnects at once, as OVS's reconnect does.
+      if (Date.now() - since >= this.backoff) {
+        this.backoff = 0;
+        this.connect();
+      } else this.retryLater();
+    });
+    this.begin();
+  }
+
+  private request(method: string, params: JsonValue[], onReply: (result: JsonValue) => void): void {
+    const conn = this.conn;
+    if (conn === null) return;
+    const id = this.nextId++;
+    this.pending.set(id, (msg) => {
+      if (msg.type === 'reply') onReply(msg.result);
+      else if (msg.type === 'error') {
+        // The reference ignores error replies and waits; we say so in the log, and wait too.
+        this.log('WARN', `${this.opts.target}: ${method} request failed: ${stringify(msg.error)}`);
+      }
+    });
+    conn.request(method, params, id);
+  }
+
+  private onMessage(m: JsonRpcMessage): void {
+    if (m.type === 'reply' || m.type === 'error') {
+      const h = typeof m.id === 'number' ? this.pending.get(m.id) : undefined;
+      if (h === undefined) {
+        this.log('WARN', `${this.opts.target}: received unexpected reply`, 'jsonrpc');
+        return;
+      }
+      this.pending.delete(m.id as number);
+      if (this.stateValue !== 'ERR') this.guard(() => h(m));
+      return;
+    }
+    if (m.type === 'notification' && this.stateValue !== 'ERR') this.guard(() => this.onNotification(m.method, m.params));
+  }
+
+  /** Runs a handler; any failure is a replication error (§5.4). */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      const text = e instanceof OvsdbError ? e.render() : (e as Error).message;
+      this.fail(`unexpected ovsdb error: ${text}`, 'ERR', 'ovsdb_error');
+    }
+  }
+
+  private fail(message: string, level: 'ERR' | 'WARN', module = 'replication'): void {
+    this.log(level, message, module);
+    this.stateValue = 'ERR';
+    this.stats.snapshotBytes = null;
+    queueMicrotask(() => this.opts.onError());
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // The handshake
+
+  private begin(): void {
+    this.pending.clear();
+    this.plans.clear();
+    this.stateValue = 'SERVER_ID_REQUESTED';
+    this.request('get_server_id', [], (id) => {
+      if (typeof id !== 'string' || !isUuid(id)) {
+        return this.fail('unexpected ovsdb error: get_server_id failed: Server ID is not valid UUID', 'ERR', 'ovsdb_error');
+      }
+      if (id.toLowerCase() === this.opts.server.serverId) {
+        return this.fail('unexpected ovsdb error: Server ID check failed: Self replicating is not allowed', 'ERR', 'ovsdb_error');
+      }
+      this.stateValue = 'DB_REQUESTED';
+      this.request('list_dbs', [], (dbs) => this.onDbList(dbs));
+    });
+  }
+
+  private onDbList(dbs: JsonValue): void {
+    if (!Array.isArray(dbs)) {
+      return this.fail('unexpected ovsdb error: list_dbs failed: list_dbs response is not array', 'ERR', 'ovsdb_error');
+    }
+    const server = this.opts.server;
+    const common: ServedDatabase[] = [];
+    for (const served of server.databases.values()) {
+      if (!server.isReservedDb(served.name) && dbs.includes(served.name)) common.push(served);
+    }
+    this.stateValue = 'SCHEMA_REQUESTED';
+    // With no common database nothing is sent and the state stays here, as in the reference.
+    if (common.length === 0) return;
+
+    let waiting = common.length + 1;
+    let tsActive = false;
+    const candidates: DbPlan[] = [];
+    const done = () => {
+      if (--waiting === 0) this.onSchemas(candidates, tsActive);
+    };
+    const probe: JsonObject = { Database: [{ columns: ['name'], where: [false] }] };
+    if (dbs.includes('_Server')) {
+      const id = this.nextId++;
+      this.pending.set(id, (msg) => {
+        if (msg.type === 'reply' && Array.isArray(msg.result) && typeof msg.result[1] === 'string') {
+          tsActive = msg.result[1] !== ZERO_UUID;
+          this.conn?.request('monitor_cancel', [PROBE_MONITOR_ID], this.ignoredReply());
+        }
+        done();
+      });
+      this.conn?.request('monitor_cond_since', ['_Server', PROBE_MONITOR_ID, probe, ZERO_UUID], id);
+    } else done();
+
+    for (const served of common) {
+      this.request('get_schema', [served.name], (json) => {
+        let schema: DatabaseSchema;
+        try {
+          schema = parseSchema(json);
+        } catch {
+          return this.fail(`unexpected schema ${served.name}`, 'WARN');
+        }
+        if (schema.name !== served.name) return this.fail(`unexpected schema ${schema.name}`, 'WARN');
+        const ok = canReplicate(served.db.schema, schema, (level, msg) => this.log(level, msg));
+        if (ok) {
+          const tables = [...schema.tables.keys()].filter((t) => !this.opts.exclude.has(served.name, t)).sort();
+          candidates.push({ served, schema, tables });
+        }
+        done();
+      });
+    }
+  }
+
+  /** A request id whose reply is dropped quietly. */
+  private ignoredReply(): number {
+    const id = this.nextId++;
+    this.pending.set(id, () => {});
+    return id;
+  }
+
+  private onSchemas(candidates: DbPlan[], tsActive: boolean): void {
+    if (this.stateValue === 'ERR') return;
+    if (candidates.length === 0) return this.fail('Nothing to replicate.', 'WARN');
+    // Local order, as the database list of sync-status.
+    const server = this.opts.server;
+    for (const served of server.databases.values()) {
+      const p = candidates.find((c) => c.served === served);
+      if (p) this.plans.set(served.name, p);
+    }
+    this.stateValue = 'MONITOR_REQUESTED';
+    this.stats.snapshotBytes = 0;
+    this.syncStart = Date.now();
+    this.syncIncremental = true;
+    let outstanding = this.plans.size;
+    const finished = () => {
+      if (--outstanding > 0) return;
+      this.stateValue = 'REPLICATING';
+      this.stats.snapshotBytes = null;
+      this.stats.lastSync = { mode: this.syncIncremental ? 'incremental' : 'full', ms: Date.now() - this.syncStart };
+      this.backoff = 0;
+    };
+    for (const plan of this.plans.values()) {
+      const name = plan.served.name;
+      const requests: JsonObject = {};
+      for (const t of plan.tables) requests[t] = [{}];
+      const key = stringify(requests);
+      if (tsActive) {
+        const resume = this.opts.resumable.get(name) === key ? plan.served.lastTxnId : ZERO_UUID;
+        this.opts.resumable.delete(name);
+        this.request('monitor_cond_since', [name, name, requests, resume], (reply) => {
+          if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[0] !== 'boolean' || typeof reply[1] !== 'string') {
+            throw new ReplicationError('monitor_cond_since reply is not [found, last-txn-id, updates]');
+          }
+          const [found, latest, updates] = reply;
+          if (found) {
+            this.log('INFO', `${name}: resuming from transaction ${resume} (incremental resync)`);
+            this.applyDelta(plan, updates, 2, latest === ZERO_UUID ? null : latest);
+          }
+          else this.applySnapshot(plan, updates, 2, latest === ZERO_UUID ? null : latest);
+          this.opts.resumable.set(name, key);
+          finished();
+        });
+      } else {
+        this.opts.resumable.delete(name);
+        this.request('monitor', [name, name, requests], (updates) => {
+          this.applySnapshot(plan, updates, 1, null);
+          finished();
+        });
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // Applying
+
+  private applySnapshot(plan: DbPlan, updates: JsonValue, format: UpdateFormat, txnId: string | null): void {
+    this.log('INFO', 'Monitor request received. Resetting the database');
+    this.syncIncremental = false;
+    const db = plan.served.db;
+    const replicated = new Set(plan.tables);
+    const cleared = new Set<string>();
+    for (const t of db.tables.keys()) {
+      if (!replicated.has(t) && !this.opts.exclude.has(db.name, t)) cleared.add(t);
+    }
+    this.commit(plan, snapshotCommit(db, updates, format, replicated, cleared), txnId);
+  }
+
+  private applyDelta(plan: DbPlan, updates: JsonValue, format: UpdateFormat, txnId: string | null): void {
+    const skip = (msg: string) => this.log('ERR', `unexpected ovsdb error: consistency violation: ${msg}`, 'ovsdb_error');
+    this.commit(plan, updateCommit(plan.served.db, updates, format, skip), txnId);
+  }
+
+  private commit(plan: DbPlan, commit: Commit, txnId: string | null): void {
+    const served = plan.served;
+    this.stats.lastUpdateAt = Date.now();
+    if (commitIsEmpty(commit)) {
+      // Nothing to change here, but the active's id is ours from now on (a resume point for clients).
+      if (txnId !== null && txnId !== served.lastTxnId) {
+        served.history.record(txnId, commit);
+        served.lastTxnId = txnId;
+      }
+      return;
+    }
+    this.opts.server.commit(served, commit, txnId ?? randomUUID());
+    this.stats.transactionsApplied++;
+  }
+
+  private onNotification(method: string, params: JsonValue[]): void {
+    if (this.stateValue !== 'REPLICATING' && this.stateValue !== 'MONITOR_REQUESTED') return;
+    let format: UpdateFormat;
+    let txnId: string | null = null;
+    let updates: JsonValue;
+    if (method === 'update' && params.length === 2) {
+      format = 1;
+      updates = params[1];
+    } else if (method === 'update2' && params.length === 2) {
+      format = 2;
+      updates = params[1];
+    } else if (method === 'update3' && params.length === 3 && typeof params[1] === 'string') {
+      format = 2;
+      txnId = params[1] === ZERO_UUID ? null : params[1];
+      updates = params[2];
+    } else return;
+    const plan = typeof params[0] === 'string' ? this.plans.get(params[0]) : undefined;
+    if (plan === undefined) return; // e.g. the _Server probe
+    this.applyDelta(plan, updates, format, txnId);
+  }
+}
