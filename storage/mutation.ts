@@ -79,7 +79,6 @@ function integerOp(m: Mutator, a: number | bigint, b: number | bigint): number |
     if (m === '/=' || m === '%=') throw rangeError(m);
     if (m === '*=') return x;
   }
-  if (x === -1n && y === INT64_MIN && m === '*=') return y;
   let r: bigint;
   switch (m) {
     case '+=':
