@@ -81,7 +81,7 @@ export const REFS_SCHEMA: JsonObject = {
     Idx: {
       isRoot: true,
       columns: { k: { type: 'string' }, k2: { type: 'integer' }, v: { type: 'integer' } },
-      indexes: [['k'], ['k', 'k2']],
+      indexes: [['k'], ['k2', 'v']],
     },
   },
 };
