@@ -203,10 +203,14 @@ export function parseConditionChange(
 ): Map<string, Clause[]> {
   if (!isJsonObject(requests)) throw syntaxError('monitor-cond-change-requests must be object');
   const out = new Map<string, Clause[]>();
-  for (const [name, json] of Object.entries(requests)) {
-    const table = db.schema.tables.get(name);
-    if (table === undefined) throw syntaxError(`no table named ${name}`);
+  const entries = Object.entries(requests);
+  // Every table name is checked before any request is parsed.
+  for (const [name] of entries) {
+    if (!db.schema.tables.has(name)) throw syntaxError(`no table named ${name}`);
     if (!spec.tables.has(name)) throw syntaxError(`no table named ${name} in monitor session`);
+  }
+  for (const [name, json] of entries) {
+    const table = db.schema.tables.get(name)!;
     if (!Array.isArray(json)) throw syntaxError(`table ${name} no monitor-cond-change JSON array`);
     for (const request of json) {
       if (!isJsonObject(request)) throw syntaxError(`Parsing table ${name} failed: Object expected.`);

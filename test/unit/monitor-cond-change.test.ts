@@ -74,7 +74,7 @@ describe('monitor_cond_change errors', () => {
       details: 'No function named ~.',
     });
   });
-  it('entries are checked in order', () => {
+  it('table names first, then each entry in order', () => {
     const f = new Fixture();
     const d = f.monitor('d', 2, { C: {}, T: { columns: ['x'] } });
     expect(errorOf(() => d.changeConditions({ C: [{ where: [['zz', '==', 1]] }], T: 5 }))).toEqual({
@@ -82,7 +82,17 @@ describe('monitor_cond_change errors', () => {
       details: 'No column zz in table C.',
       syntax: '["zz","==",1]',
     });
-    expect(errorOf(() => d.changeConditions({ C: [{ where: [] }], Nope: 5 }))).toEqual({
+    // Table names are all checked first.
+    expect(errorOf(() => d.changeConditions({ C: [{ where: [['zz', '==', 1]] }], Nope: 5 }))).toEqual({
+      error: 'syntax error',
+      details: 'no table named Nope',
+    });
+    const t = f.monitor('t', 2, { T: { columns: ['x'] } });
+    expect(errorOf(() => t.changeConditions({ T: [{ where: [['zz', '==', 1]] }], C: [] }))).toEqual({
+      error: 'syntax error',
+      details: 'no table named C in monitor session',
+    });
+    expect(errorOf(() => t.changeConditions({ T: [5], Nope: [] }))).toEqual({
       error: 'syntax error',
       details: 'no table named Nope',
     });
