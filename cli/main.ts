@@ -76,8 +76,11 @@ async function main(argv: string[]): Promise<number> {
     case 'server':
       return runServer(rest);
     case 'appctl': {
-      const { runAppctl } = await import('./appctl.ts');
-      return runAppctl(rest);
+      const { runAppctl, APPCTL_TIMEOUT_STATUS } = await import('./appctl.ts');
+      const code = await runAppctl(rest);
+      // ovs-appctl dies of SIGALRM when -T expires; so do we.
+      if (code === APPCTL_TIMEOUT_STATUS) process.kill(process.pid, 'SIGALRM');
+      return code;
     }
     case 'tool': {
       let mod: { runTool?: (argv: string[]) => Promise<number> };

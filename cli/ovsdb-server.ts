@@ -6,6 +6,7 @@ import { fileOpener, ServerApp } from '../server/app.ts';
 import type { RpcLog } from '../server/jsonrpc.ts';
 import { RemoteError } from '../server/remotes.ts';
 import { DbRefError } from '../server/db-remotes.ts';
+import { TlsSettings } from '../server/tls.ts';
 import { UnixctlServer } from '../server/unixctl.ts';
 import { daemonize, notifyStartupComplete, saveRuntimeState, describeStatus } from './daemon.ts';
 import { addFileToUnlink, exitCleanup } from './fatal-signal.ts';
@@ -48,9 +49,6 @@ async function main(): Promise<void> {
   }
   const opts: ServerOptions = parsed.options;
   if (applyLoggingOptions(opts) !== null) process.exit(1);
-  for (const r of opts.remotes) {
-    if (r.startsWith('pssl:') || r.startsWith('ssl:')) fatal(`${r}: SSL remotes are not supported by this build yet`);
-  }
 
   const ctx = await daemonize({
     detach: opts.detach,
@@ -86,6 +84,21 @@ async function main(): Promise<void> {
       if (e instanceof LockfileError) fatal(e.message);
       throw e;
     }
+  }
+
+  app.ssl = new TlsSettings(app.server, {
+    privateKey: opts.ssl.privateKey,
+    certificate: opts.ssl.certificate,
+    caCert: opts.ssl.caCert,
+    bootstrapCaCert: opts.ssl.bootstrapCaCert,
+    sslProtocols: opts.ssl.sslProtocols,
+    sslCiphers: opts.ssl.sslCiphers,
+  });
+  try {
+    app.ssl.validate();
+  } catch (e) {
+    if (e instanceof DbRefError) fatal(`${e.message}\n`);
+    throw e;
   }
 
   const remotes = saved ? saved.remotes : [...new Set(opts.remotes)];

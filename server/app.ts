@@ -8,6 +8,7 @@ import type { Database } from '../storage/database.ts';
 import { OvsdbServer, type DbStorage } from './server.ts';
 import { openRemote, RemoteError, type Remote } from './remotes.ts';
 import { DbRefError, expandRemotes, parseDbRef, type RemoteConfig } from './db-remotes.ts';
+import type { TlsSettings } from './tls.ts';
 import { UnixctlError, type UnixctlServer } from './unixctl.ts';
 import type { RpcLog } from './jsonrpc.ts';
 import type { JsonValue } from '../schema/json.ts';
@@ -53,6 +54,8 @@ export class ServerApp {
   private reconcileQueued = false;
   private statusTimer: NodeJS.Timeout | null = null;
   private exitHandlers: (() => void)[] = [];
+  /** SSL settings for pssl:/ssl: remotes (and replication over ssl:). */
+  ssl: TlsSettings | undefined;
   private dbListeners: (() => void)[] = [];
 
   constructor(readonly opts: AppOptions) {
@@ -111,6 +114,7 @@ export class ServerApp {
           cfg.target,
           { readOnly: cfg.readOnly, probeInterval: cfg.inactivityProbe, maxBackoff: cfg.maxBackoff, role: cfg.role },
           this.opts.log,
+          this.ssl,
         );
         this.live.set(key, { remote, config: cfg });
       } catch (e) {

@@ -2,6 +2,8 @@
 // and active ones (unix:, tcp:) that connect out, with backoff, and serve the peer as a client.
 import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
+import { peerCommonName, TlsConfigError, type TlsSettings } from './tls.ts';
 import { JsonRpcConnection, nextUnixSessionName, parseConnectionMethod, shortUnixPath } from './jsonrpc.ts';
 import { Session } from './session.ts';
 import type { OvsdbServer } from './server.ts';
@@ -29,13 +31,14 @@ export class RemoteError extends Error {}
 
 function attach(server: OvsdbServer, socket: net.Socket, name: string, opts: RemoteOptions, probeDefault: number, log: RpcLog, set: Set<Session>): Session {
   const conn = new JsonRpcConnection(socket, { name, log, probeInterval: opts.probeInterval ?? probeDefault });
-  const s = new Session(server, conn, { readOnly: opts.readOnly });
+  const peerCn = socket instanceof tls.TLSSocket ? peerCommonName(socket) : null;
+  const s = new Session(server, conn, { readOnly: opts.readOnly, role: opts.role, peerId: peerCn ?? undefined });
   set.add(s);
   conn.on('close', () => set.delete(s));
   return s;
 }
 
-export function openRemote(server: OvsdbServer, target: string, opts: RemoteOptions, log: RpcLog): Remote {
+export function openRemote(server: OvsdbServer, target: string, opts: RemoteOptions, log: RpcLog, ssl?: TlsSettings): Remote {
   let m;
   try {
     m = parseConnectionMethod(target);
@@ -46,11 +49,38 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
   const path = 'path' in m ? m.path : '';
   const port = 'port' in m ? m.port : 0;
   const host = 'host' in m ? m.host : '';
-  if (m.type === 'punix' || m.type === 'ptcp') {
-    const srv = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
-      const name = m.type === 'punix' ? nextUnixSessionName() : `tcp:${socket.remoteAddress}:${socket.remotePort}`;
+  const secure = m.type === 'pssl' || m.type === 'ssl';
+  const material = () => {
+    if (!ssl) throw new RemoteError(`${target}: SSL remotes need --private-key, --certificate and --ca-cert`);
+    try {
+      return ssl.material();
+    } catch (e) {
+      if (e instanceof TlsConfigError) throw new RemoteError(`${target}: ${e.message}`);
+      throw e;
+    }
+  };
+  if (m.type === 'punix' || m.type === 'ptcp' || m.type === 'pssl') {
+    const onSocket = (socket: net.Socket) => {
+      const kind = m.type === 'pssl' ? 'ssl' : 'tcp';
+      const name = m.type === 'punix' ? nextUnixSessionName() : `${kind}:${socket.remoteAddress}:${socket.remotePort}`;
       attach(server, socket, name, opts, m.type === 'punix' ? 0 : 5000, log, sessions);
-    });
+    };
+    let srv: net.Server;
+    if (m.type === 'pssl') {
+      const mat = material();
+      const tsrv = tls.createServer(ssl!.serverOptions(mat), onSocket);
+      tsrv.on('connection', (raw: net.Socket) => {
+        // Remember the peer: after a failed handshake the socket no longer knows it.
+        (raw as net.Socket & { peerName?: string }).peerName = `ssl:${raw.remoteAddress}:${raw.remotePort}`;
+      });
+      tsrv.on('tlsClientError', (err, socket) => {
+        const peer = (socket as net.Socket & { peerName?: string }).peerName ?? 'ssl';
+        log('stream_ssl', 'WARN', `${peer}: SSL handshake failed (${err.message})`);
+      });
+      srv = tsrv;
+    } else {
+      srv = net.createServer({ noDelay: true, pauseOnConnect: false }, onSocket);
+    }
     let closed = false;
     let release = () => {};
     const listen = () => {
@@ -71,7 +101,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
     };
     srv.on('listening', () => {
       release();
-      if (m.type === 'ptcp') {
+      if (m.type === 'ptcp' || m.type === 'pssl') {
         const addr = srv.address() as net.AddressInfo;
         if (port === 0) log('socket_util', 'INFO', `0:${host}: listening on port ${addr.port}`);
       }
@@ -79,7 +109,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
     srv.on('error', (err: NodeJS.ErrnoException) => {
       release();
       const what = err.code === 'EADDRINUSE' ? 'Address already in use' : err.message;
-      if (m.type === 'ptcp') log('socket_util', 'ERR', `${port}:${host}: bind: ${what}`);
+      if (m.type !== 'punix') log('socket_util', 'ERR', `${port}:${host}: bind: ${what}`);
       log('ovsdb_jsonrpc_server', 'ERR', `${target}: listen failed: ${what}`);
       // Not fatal: retry, as the reference does.
       setTimeout(listen, 1000).unref();
@@ -106,7 +136,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
       },
     };
   }
-  if (m.type === 'unix' || m.type === 'tcp') {
+  if (m.type === 'unix' || m.type === 'tcp' || m.type === 'ssl') {
     // Active remote: connect out and serve the peer; reconnect with backoff 1 s → max_backoff.
     let closed = false;
     let backoff = 1000;
@@ -120,10 +150,20 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
         const p = shortUnixPath(path);
         sock = net.connect({ path: p.path });
         p.release();
+      } else if (secure) {
+        let mat;
+        try {
+          mat = material();
+        } catch (e) {
+          log('stream_ssl', 'ERR', (e as Error).message);
+          schedule();
+          return;
+        }
+        sock = tls.connect({ ...ssl!.clientOptions(mat), host, port });
       } else {
         sock = net.connect({ host, port });
       }
-      sock.once('connect', () => {
+      sock.once(secure ? 'secureConnect' : 'connect', () => {
         backoff = 1000;
         current = attach(server, sock, target, opts, m.type === 'unix' ? 0 : 5000, log, sessions);
         current.conn.on('close', () => {
@@ -159,5 +199,5 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
       boundPort: () => null,
     };
   }
-  throw new RemoteError(`${target}: ${m.type} remotes are not supported yet`);
+  throw new RemoteError(`${target}: unknown connection method`);
 }

@@ -14,6 +14,10 @@ import { convertDatabase } from './convert.ts';
 export interface SessionOptions {
   /** A read_only remote: writes are refused even when the server is active. */
   readonly readOnly?: boolean;
+  /** RBAC role from the remote's Connection row (OVN_Southbound). */
+  readonly role?: string;
+  /** The client's identity for RBAC: the CN of its verified certificate. */
+  readonly peerId?: string;
 }
 
 class PendingTransact implements Trigger {
