@@ -1,6 +1,14 @@
 // The standard OVSDB file format as a database engine (ovsdb(5), reference §7): record 0 is the schema,
 // every commit appends one record of row changes (column diffs by default). Opening replays the records
 // with the full commit checks. Uses RecordLog for framing, recovery and atomic replacement.
+//
+// Durability: write() returns once the record is in the OS (one write(2)); a commit with durable:true is
+// also fdatasynced before write() returns, so the server acknowledges only what is written.
+// Corruption: a torn tail (crash mid-append) is dropped with a WARN and cut off before the next append.
+// Damage in the middle (a good record follows it) is refused by default ('strict': the error names the
+// offset); the 'reference' policy keeps the records before it and cuts the rest, as ovsdb-server 3.1 does.
+// Compaction: online (compact()) and automatic (the reference's schedule, CompactionSchedule), both an
+// atomic "<file>.tmp" + rename, so a crash at any point leaves the old or the new file, complete.
 import { datumApplyDiff, datumDiff, datumEquals, datumFromJson, datumToJson, defaultDatum, isDefault, sizeOk, type Datum } from '../schema/datum.ts';
 import { OvsdbError } from '../schema/error.ts';
 import { isJsonObject, parseJson, stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
@@ -19,6 +27,49 @@ export interface FileStorageOptions {
   onLog?: (level: 'ERR' | 'WARN' | 'INFO', message: string) => void;
   /** Mid-file corruption: 'reference' keeps the data before it (as OVS does); 'strict' refuses to open. */
   policy?: 'strict' | 'reference';
+  /** Compact automatically on the reference's schedule (checked by a timer; default false). */
+  autoCompact?: boolean;
+  /** Clock and randomness for the schedule (tests). */
+  now?: () => number;
+  random?: () => number;
+}
+
+const MINUTE = 60_000;
+/** Automatic compaction thresholds (reference §7.5). */
+export const COMPACT_MIN_RECORDS = 100;
+export const COMPACT_MIN_BYTES = 10 * 1024 * 1024;
+const AUTO_CHECK_INTERVAL_MS = 5_000;
+
+/**
+ * The standalone server's automatic compaction schedule: not before next_min (10–20 min after a load or
+ * compaction); then when the log has ≥100 records and is over 10 MiB and twice its post-load size, or,
+ * after next_max (24 h), when anything at all was logged.
+ */
+export class CompactionSchedule {
+  nextMin = 0;
+  nextMax = 0;
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.reset();
+  }
+
+  /** Called after opening and after each compaction (successful or not). */
+  reset(): void {
+    const t = this.now();
+    this.nextMin = t + 10 * MINUTE + Math.floor(this.random() * 10 * MINUTE);
+    this.nextMax = t + 24 * 60 * MINUTE;
+  }
+
+  /** `logLen` counts records read and written since open; sizes are the log's bytes now and after load. */
+  due(logLen: number, size: number, baseSize: number): boolean {
+    const t = this.now();
+    if (t < this.nextMin) return false;
+    if (t < this.nextMax) return logLen >= COMPACT_MIN_RECORDS && size > COMPACT_MIN_BYTES && size > 2 * baseSize;
+    return logLen > 0;
+  }
 }
 
 const parse = (text: string): JsonValue => parseJson(text, true);
@@ -135,32 +186,64 @@ export function applyRecord(db: Database, rec: JsonObject, path = 'record'): voi
 }
 
 export class FileStorage {
-  private readonly diff: boolean;
+  private diff: boolean;
+  /** The database this file holds now (replaced by writeSnapshot, e.g. online conversion). */
+  private db: Database;
+  private readonly schedule: CompactionSchedule;
+  private timer: NodeJS.Timeout | null = null;
+  private lastError: string | null = null;
+  private readonly onLog: NonNullable<FileStorageOptions['onLog']>;
 
   private constructor(
     readonly path: string,
     private log: RecordLog,
     private readonly lock: Lockfile | null,
     opts: FileStorageOptions,
-    private readonly schemaText: string,
+    db: Database,
   ) {
     this.diff = !opts.disableColumnDiff;
+    this.db = db;
+    this.onLog = opts.onLog ?? (() => {});
+    this.schedule = new CompactionSchedule(opts.now, opts.random);
+    if (opts.autoCompact) {
+      this.timer = setInterval(() => this.maybeCompact(), AUTO_CHECK_INTERVAL_MS);
+      this.timer.unref();
+    }
   }
 
   /** Opens a database file, replays it, and returns the database and its storage. */
   static open(path: string, opts: FileStorageOptions = {}): { db: Database; storage: FileStorage; schema: DatabaseSchema } {
     const lock = opts.lock === false ? null : Lockfile.lock(path);
     try {
+      const { db, log } = FileStorage.load(path, { ...opts, writable: true });
+      return { db, storage: new FileStorage(path, log, lock, opts, db), schema: db.schema };
+    } catch (e) {
+      lock?.unlock();
+      throw e;
+    }
+  }
+
+  /** Reads a database file without locking or changing it (ovsdb-tool query, db-*, show-log). */
+  static read(path: string, opts: Pick<FileStorageOptions, 'onLog' | 'policy'> = {}): Database {
+    const { db, log } = FileStorage.load(path, { ...opts, writable: false });
+    log.close();
+    return db;
+  }
+
+  private static load(path: string, opts: FileStorageOptions & { writable: boolean }): { db: Database; log: RecordLog } {
+    let log: RecordLog | null = null;
+    try {
       const onRecovery = (r: LogRecovery) =>
-        opts.onLog?.(r.kind === 'torn-tail' ? 'WARN' : 'ERR', `${r.error.render()}; using the data before offset ${r.offset}`);
-      const log = RecordLog.open(path, { writable: true, policy: opts.policy ?? 'strict', parseJson: parse, onRecovery });
+        opts.onLog?.(
+          r.kind === 'torn-tail' ? 'WARN' : 'ERR',
+          `${r.error.render()}; using the data before offset ${r.offset}` +
+            (r.kind === 'torn-tail' ? ` (${r.discardedBytes} bytes of an incomplete last record dropped)` : ''),
+        );
+      log = RecordLog.open(path, { writable: opts.writable, policy: opts.policy ?? 'strict', parseJson: parse, onRecovery });
       let db: Database | null = null;
-      let schemaText = '';
       for (const rec of log.records()) {
         if (db === null) {
-          const schema = parseSchema(rec.json);
-          db = new Database(schema);
-          schemaText = stringify(schemaToJson(schema));
+          db = new Database(parseSchema(rec.json));
           continue;
         }
         try {
@@ -174,9 +257,9 @@ export class FileStorage {
         }
       }
       if (db === null) throw new OvsdbError('I/O error', `${path}: database file has no schema record`);
-      return { db, storage: new FileStorage(path, log, lock, opts, schemaText), schema: db.schema };
+      return { db, log };
     } catch (e) {
-      lock?.unlock();
+      log?.close();
       if (e instanceof LogError) throw new OvsdbError(e.tag, e.details, e.ioError ? { ioError: e.ioError } : {});
       throw e;
     }
@@ -185,10 +268,14 @@ export class FileStorage {
   /** Creates a new database file holding only the schema (as `ovsdb-tool create`). */
   static create(path: string, schemaJson: JsonValue): void {
     const schema = parseSchema(schemaJson);
-    const log = RecordLog.create(path, stringify(schemaToJson(schema)), { parseJson: parse });
-    log.close();
+    try {
+      RecordLog.create(path, stringify(schemaToJson(schema)), { parseJson: parse }).close();
+    } catch (e) {
+      throw toOvsdbError(e);
+    }
   }
 
+  /** Appends the commit's record (nothing if no persistent column changed); fdatasync if durable. */
   write(commit: Commit): void {
     const rec = commitToRecord(commit, { diff: this.diff });
     if (rec === null) return;
@@ -196,19 +283,48 @@ export class FileStorage {
       this.log.append(stringify(rec));
       if (commit.durable) this.log.sync();
     } catch (e) {
-      if (e instanceof LogError) throw new OvsdbError(e.tag, e.details, e.ioError ? { ioError: e.ioError } : {});
-      throw e;
+      const err = toOvsdbError(e);
+      this.lastError = err.render();
+      throw err;
     }
   }
 
   /** Replaces the file with schema + one snapshot record, atomically (rename). */
-  writeSnapshot(db: Database, comment: string): void {
-    const schemaText = stringify(schemaToJson(db.schema));
-    this.log.replaceWith([schemaText, stringify(snapshotRecord(db, comment, this.diff))]);
+  writeSnapshot(db: Database, comment: string, opts: { diff?: boolean } = {}): void {
+    this.replace(db, comment, opts.diff ?? this.diff);
+    this.db = db;
   }
 
-  compact(db: Database): void {
-    this.log.replaceWith([this.schemaText, stringify(snapshotRecord(db, 'compacting database online', this.diff))]);
+  /** Online compaction (`ovsdb-server/compact`): the file becomes schema + one record of all rows. */
+  compact(db: Database = this.db): void {
+    this.replace(db, 'compacting database online');
+    this.db = db;
+  }
+
+  /** The automatic policy; true if it compacted. Errors are logged and retried on the next schedule. */
+  maybeCompact(): boolean {
+    const st = this.log.stats();
+    if (!this.schedule.due(st.recordsSinceOpen, st.size, st.baseSize)) return false;
+    const t0 = Date.now();
+    this.onLog('INFO', `${this.path}: compacting database online (${st.records} records, ${st.size} bytes)`);
+    try {
+      this.compact();
+      this.onLog('INFO', `${this.path}: compacted in ${Date.now() - t0} ms, ${this.log.stats().size} bytes`);
+    } catch (e) {
+      const err = e instanceof OvsdbError ? e : toOvsdbError(e);
+      this.onLog('ERR', `${this.path}: compaction failed: ${err.render()}`);
+    }
+    return true;
+  }
+
+  /** `ovsdb/file/column-diff-enable`. */
+  enableColumnDiff(): void {
+    this.diff = true;
+  }
+
+  /** `ovsdb-server/get-db-storage-status`: the last write error, null when healthy. */
+  status(): string | null {
+    return this.lastError;
   }
 
   stats() {
@@ -216,7 +332,26 @@ export class FileStorage {
   }
 
   close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     this.log.close();
     this.lock?.unlock();
   }
+
+  private replace(db: Database, comment: string, diff = this.diff): void {
+    try {
+      this.log.replaceWith([stringify(schemaToJson(db.schema)), stringify(snapshotRecord(db, comment, diff))]);
+      this.lastError = null;
+    } catch (e) {
+      throw toOvsdbError(e);
+    } finally {
+      this.schedule.reset();
+    }
+  }
+}
+
+function toOvsdbError(e: unknown): OvsdbError {
+  if (e instanceof LogError) return new OvsdbError(e.tag, e.details, e.ioError ? { ioError: e.ioError } : {});
+  if (e instanceof OvsdbError) return e;
+  throw e;
 }
