@@ -23,7 +23,8 @@ export function canonicalInteger(v: number | bigint): number | bigint | undefine
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) return undefined;
     if (Number.isSafeInteger(v)) return v === 0 ? 0 : v; // folds -0
-    if (v < -9223372036854775808 || v >= 9223372036854775808) return undefined;
+    // A double of -2^63 or beyond can only come from a literal outside int64 (the exact parser gives bigint).
+    if (v <= -9223372036854775808 || v >= 9223372036854775808) return undefined;
     return BigInt(v);
   }
   if (v < INT64_MIN || v > INT64_MAX) return undefined;
