@@ -223,9 +223,10 @@ export function schemaToJson(s: DatabaseSchema): JsonObject {
   const o: JsonObject = { name: s.name };
   if (s.version) o.version = s.version;
   if (s.cksum) o.cksum = s.cksum;
-  const anyRoot = [...s.tables.values()].some((t) => t.declaredIsRoot === true);
+  // isRoot is written only where it differs from the default, which is root when every table is a root.
+  const allRoot = [...s.tables.values()].every((t) => t.isRoot);
   const tables: JsonObject = {};
-  for (const t of s.tables.values()) tables[t.name] = tableSchemaToJson(t, !anyRoot);
+  for (const t of s.tables.values()) tables[t.name] = tableSchemaToJson(t, allRoot);
   o.tables = tables;
   return o;
 }
