@@ -10,6 +10,7 @@ import type { LockHolder } from './locks.ts';
 import { SessionMonitors } from './session-monitors.ts';
 import type { OvsdbServer, ServedDatabase, Trigger } from './server.ts';
 import { convertDatabase } from './convert.ts';
+import { convertForbidden, rbacEnabled, type RbacIdentity } from '../storage/rbac.ts';
 
 export interface SessionOptions {
   /** A read_only remote: writes are refused even when the server is active. */
@@ -238,6 +239,7 @@ export class Session implements LockHolder {
       reserved: this.server.isReservedDb(served.name),
       ownsLock: (name) => this.server.locks.owns(this, name),
       elapsedMs: Date.now() - pt.started,
+      rbac: this.rbacFor(served),
     });
     if (out.kind === 'blocked') {
       if (!this.pending.has(key)) {
@@ -263,6 +265,13 @@ export class Session implements LockHolder {
     this.reply(pt.id, result);
   }
 
+  /** RBAC applies when the schema has RBAC_Role and this session's remote gave it a role. */
+  private rbacFor(served: ServedDatabase): RbacIdentity | undefined {
+    const role = this.options.role;
+    if (!role || !rbacEnabled(served.db)) return undefined;
+    return { role, id: this.options.peerId ?? '' };
+  }
+
   private cancel(params: JsonValue[]): void {
     if (params.length !== 1) return;
     const key = stringify(params[0]);
@@ -278,6 +287,7 @@ export class Session implements LockHolder {
     if (m.params.length !== 2) throw syntaxError('array expected', m.params);
     if (this.readOnly)
       throw new OvsdbError('not allowed', `conversion is not allowed for read-only database ${served.name}`);
+    if (this.options.role) throw convertForbidden({ role: this.options.role, id: this.options.peerId ?? '' }, served.name);
     const schema = parseSchema(m.params[1]);
     if (schema.name !== served.name)
       throw new OvsdbError(

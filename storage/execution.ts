@@ -13,6 +13,7 @@ import { commitIsEmpty, valuesKey, type Commit, type Database } from './database
 import { applyMutation, parseMutation } from './mutation.ts';
 import { allColumns, columnValue, rowToJson, type Row } from './row.ts';
 import { Transaction } from './transaction.ts';
+import { checkDelete, checkInsert, checkModify, type RbacIdentity } from './rbac.ts';
 
 export interface TransactContext {
   /** Backup role or a read-only remote: write operations fail with "not allowed". */
@@ -23,6 +24,8 @@ export interface TransactContext {
   ownsLock?(name: string): boolean;
   /** Milliseconds since the request arrived, for `wait` timeouts. */
   readonly elapsedMs?: number;
+  /** Role-based access control of the session (only when the schema has RBAC_Role and a role is set). */
+  readonly rbac?: RbacIdentity;
 }
 
 export type TransactOutcome =
@@ -74,8 +77,6 @@ class Executor {
     if (!OPS.has(name)) throw p.error(`No operation "${name}"`);
     if (WRITE_OPS.has(name) && this.ctx.readOnly)
       throw new OvsdbError('not allowed', `${name} operation not allowed when database server is in read only mode`);
-    if (WRITE_OPS.has(name) && this.ctx.reserved)
-      throw new OvsdbError('not allowed', `${name} operation not allowed on table in reserved database ${this.db.name}`);
     switch (name) {
       case 'insert':
         return this.insert(p);
@@ -111,6 +112,11 @@ class Executor {
         return {};
       }
     }
+  }
+
+  /** Writes to a reserved database (_Server) fail only once the operation parsed cleanly, as the reference does. */
+  private checkWritable(op: string): void {
+    if (this.ctx.reserved) throw new OvsdbError('not allowed', `${op} operation not allowed on table in reserved database ${this.db.name}`);
   }
 
   private table(p: MemberParser): TableSchema {
@@ -187,7 +193,10 @@ class Executor {
       checkAtom(c.type.key, d.keys[0]);
       if (c.type.value && d.values) checkAtom(c.type.value, d.values[0]);
     }
-    this.txn.insert(table.name, { uuid, version: ZERO_UUID, data });
+    this.checkWritable('insert');
+    const row = { uuid, version: ZERO_UUID, data };
+    if (this.ctx.rbac) checkInsert(this.db, this.ctx.rbac, table, row);
+    this.txn.insert(table.name, row);
     return { uuid: ['uuid', uuid] };
   }
 
@@ -247,12 +256,15 @@ class Executor {
     for (const c of values.keys())
       if (!c.mutable)
         throw constraintViolation(`Cannot update immutable column ${c.name} in table ${table.name}.`, p.json);
+    this.checkWritable('update');
     const rows = this.matching(table, where);
-    for (const row of rows) {
+    const changes = rows.map((row) => {
       const data = row.data.slice();
       for (const [c, d] of values) data[c.index] = d;
-      this.txn.update(table.name, { uuid: row.uuid, version: row.version, data });
-    }
+      return { before: row, after: { uuid: row.uuid, version: row.version, data } };
+    });
+    if (this.ctx.rbac) checkModify(this.db, this.ctx.rbac, table, changes, [...values.keys()], 'update');
+    for (const ch of changes) this.txn.update(table.name, ch.after);
     return { count: rows.length };
   }
 
@@ -262,7 +274,22 @@ class Executor {
     const mutationsJson = p.required('mutations', 'array') as JsonValue[];
     p.finish();
     const mutations = mutationsJson.map((m) => parseMutation(table, m, this.symbols));
+    this.checkWritable('mutate');
     const rows = this.matching(table, where);
+    if (this.ctx.rbac) {
+      // Permissions are checked before any row is mutated, as the reference does.
+      const cols = mutations.map((m) => m.column);
+      const preview = rows.map((row) => {
+        const data = row.data.slice();
+        try {
+          for (const mu of mutations) data[mu.column.index] = applyMutation(mu, data[mu.column.index]);
+        } catch {
+          // Mutation errors are reported below, after the permission check.
+        }
+        return { before: row, after: { uuid: row.uuid, version: row.version, data } };
+      });
+      checkModify(this.db, this.ctx.rbac, table, preview, cols, 'mutate');
+    }
     for (const row of rows) {
       const data = row.data.slice();
       for (const mu of mutations) data[mu.column.index] = applyMutation(mu, data[mu.column.index]);
@@ -275,7 +302,9 @@ class Executor {
     const table = this.table(p);
     const where = this.where(p, table);
     p.finish();
+    this.checkWritable('delete');
     const rows = this.matching(table, where);
+    if (this.ctx.rbac) checkDelete(this.db, this.ctx.rbac, table, rows);
     for (const row of rows) this.txn.delete(table.name, row.uuid);
     return { count: rows.length };
   }
