@@ -5,6 +5,7 @@ import { FileStorage } from '../../storage/file.ts';
 import { LmdbStorage } from '../../storage/lmdb.ts';
 import { execute } from '../../storage/execution.ts';
 import type { Database } from '../../storage/database.ts';
+import type { JsonValue } from '../../schema/json.ts';
 
 const [engine, path, startArg] = process.argv.slice(2);
 const opened = engine === 'lmdb' ? LmdbStorage.open(path) : FileStorage.open(path);
@@ -15,7 +16,7 @@ process.stdout.write('ready\n');
 
 function step(): void {
   for (let k = 0; k < 20; k++) {
-    const ops = [
+    const ops: JsonValue[] = [
       { op: 'insert', table: 'T', row: { n, s: `row ${n}`, tags: ['set', [`t${n % 7}`, `u${n % 5}`]] } },
       { op: 'mutate', table: 'T', where: [['n', '==', n - 1]], mutations: [['tags', 'insert', ['set', [`after${n}`]]]] },
       ...(n % 97 === 0 ? [{ op: 'commit', durable: true }] : []),
