@@ -300,35 +300,12 @@ export function datumDiff(type: ColumnType, old: Datum, next: Datum): Datum {
   return values ? mapOf(keys, values) : setOf(keys);
 }
 
-/** Applies a diff made by datumDiff. The caller checks the result's size against the type. */
-export function datumApplyDiff(type: ColumnType, old: Datum, diff: Datum): Datum {
-  if (type.max === 1 && !type.value) return diff;
-  const keys: Atom[] = [];
-  const values: Atom[] | undefined = type.value ? [] : undefined;
-  let i = 0;
-  let j = 0;
-  while (i < old.keys.length || j < diff.keys.length) {
-    const c = i >= old.keys.length ? 1 : j >= diff.keys.length ? -1 : compareAtoms(old.keys[i], diff.keys[j]);
-    if (c < 0) {
-      keys.push(old.keys[i]);
-      values?.push(old.values![i]);
-      i++;
-    } else if (c > 0) {
-      keys.push(diff.keys[j]);
-      values?.push(diff.values![j]);
-      j++;
-    } else {
-      // Present in both: a set element toggles off; a map pair with an equal value is removed, else replaced.
-      if (values && old.values![i] !== diff.values![j]) {
-        keys.push(diff.keys[j]);
-        values.push(diff.values![j]);
-      }
-      i++;
-      j++;
-    }
-  }
-  return values ? mapOf(keys, values) : setOf(keys);
-}
+/**
+ * Applies a diff made by datumDiff. The diff is its own inverse: combining the old value with it by the
+ * same rule (set elements toggle; a map pair with an equal value goes, else the diff's value wins) yields
+ * the new value. The caller checks the result's size against the type.
+ */
+export const datumApplyDiff = datumDiff;
 
 export function sizeOk(type: ColumnType, d: Datum): boolean {
   return d.keys.length >= type.min && d.keys.length <= type.max;
