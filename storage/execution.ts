@@ -93,6 +93,7 @@ class Executor {
       case 'commit': {
         const durable = p.required('durable', 'boolean') as boolean;
         p.finish();
+        this.checkWritable('commit');
         if (durable) this.txn.durable = true;
         return {};
       }

@@ -1,12 +1,12 @@
 // Commit-time checks in the reference's order (§3.7) and the shape of the Commit change record.
 import { describe, expect, it } from 'vitest';
-import type { JsonValue } from '../../schema/json.ts';
+import type { JsonObject, JsonValue } from '../../schema/json.ts';
 import { createDatabase, type Commit, type Database } from '../../storage/index.ts';
 import { err, ok, opsDb, refsDb, rows, run, snapshot, tx, u, U } from './engine-helpers.ts';
 
-const ins = (table: string, n: number, row: object, extra: object = {}) => ({ op: 'insert', table, uuid: u(n), row, ...extra });
+const ins = (table: string, n: number, row: JsonObject, extra: JsonObject = {}): JsonObject => ({ op: 'insert', table, uuid: u(n), row, ...extra });
 const del = (table: string, n: number) => ({ op: 'delete', table, where: [['_uuid', '==', U(n)]] });
-const upd = (table: string, n: number, row: object) => ({ op: 'update', table, where: [['_uuid', '==', U(n)]], row });
+const upd = (table: string, n: number, row: JsonObject): JsonObject => ({ op: 'update', table, where: [['_uuid', '==', U(n)]], row });
 
 /** Runs ops and expects a commit-time failure; the database must be unchanged. */
 function commitFails(db: Database, ops: JsonValue[]): JsonValue {

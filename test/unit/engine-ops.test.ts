@@ -1,8 +1,9 @@
 // Every transact operation (RFC 7047 §5.2, reference §3.5) with exact result JSON.
 import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../schema/json.ts';
 import { err, ok, opsDb, refsDb, rows, run, snapshot, tx, u, U } from './engine-helpers.ts';
 
-const ins = (row: object, extra: object = {}) => ({ op: 'insert', table: 'T', row, ...extra });
+const ins = (row: JsonObject, extra: JsonObject = {}): JsonObject => ({ op: 'insert', table: 'T', row, ...extra });
 
 describe('insert', () => {
   it('returns the uuid; explicit "uuid" is used, lowercased', () => {
@@ -277,7 +278,7 @@ describe('delete', () => {
 });
 
 describe('wait', () => {
-  const w = (until: string, rowsJ: object[], extra: object = {}) => ({
+  const w = (until: string, rowsJ: JsonObject[], extra: JsonObject = {}): JsonObject => ({
     op: 'wait',
     table: 'T',
     where: [['i', '==', 1]],
@@ -423,17 +424,32 @@ describe('read-only and reserved contexts', () => {
     }
     expect(tx(db, [{ op: 'select', table: 'T', where: [] }], { reserved: true })).toEqual([{ rows: [] }]);
   });
-  // BUG: the real server parses the whole operation before the permission check, so a parse error wins over
-  // "not allowed" (checked against ovsdb-server 3.1 as backup and on _Server). Our engine checks first.
-  it.fails('parse errors take precedence over "not allowed"', () => {
+  it('reserved database: parse errors take precedence over "not allowed"', () => {
     const db = opsDb();
-    expect(tx(db, [ins({ zz: 1 })], { readOnly: true })).toEqual([
-      err('unknown column', 'No column zz in table T.', '{"zz":1}'),
-    ]);
+    expect(tx(db, [ins({ zz: 1 })], { reserved: true })).toEqual([err('unknown column', 'No column zz in table T.', '{"zz":1}')]);
     expect(tx(db, [{ op: 'delete', table: 'T', where: [['nn', '==', 1]] }], { reserved: true })).toEqual([
       err('unknown column', 'No column nn in table T.', '["nn","==",1]'),
     ]);
-    expect(tx(db, [{ op: 'commit' }], { readOnly: true })).toEqual([
+    expect(tx(db, [{ op: 'mutate', table: 'T', where: [], mutations: [['i', '^=', 1]] }], { reserved: true })).toEqual([
+      err('unknown mutator', 'No mutator named ^=.'),
+    ]);
+    expect(tx(db, [{ op: 'commit' }], { reserved: true })).toEqual([
+      err('syntax error', "Parsing ovsdb operation 1 of 1 failed: Required 'durable' member is missing.", '{"op":"commit"}'),
+    ]);
+  });
+  // BUG: the real server (as a backup) parses the whole operation before the read-only check, so a parse
+  // error wins over "not allowed" (verified against ovsdb-server 3.1 with --sync-from). Ours checks first.
+  it.fails('read-only: parse errors take precedence over "not allowed"', () => {
+    const db = opsDb();
+    expect(tx(db, [ins({ zz: 1 })], { readOnly: true })).toEqual([err('unknown column', 'No column zz in table T.', '{"zz":1}')]);
+  });
+  it.fails('read-only: an update whose where does not parse reports the parse error', () => {
+    expect(tx(opsDb(), [{ op: 'update', table: 'T', where: [['i', '<', 'x']], row: {} }], { readOnly: true })).toEqual([
+      err('syntax error', 'expected integer', '"x"'),
+    ]);
+  });
+  it.fails('read-only: commit without durable reports the missing member', () => {
+    expect(tx(opsDb(), [{ op: 'commit' }], { readOnly: true })).toEqual([
       err('syntax error', "Parsing ovsdb operation 1 of 1 failed: Required 'durable' member is missing.", '{"op":"commit"}'),
     ]);
   });
