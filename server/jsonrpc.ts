@@ -269,6 +269,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   /** Drop the connection at once (protocol errors): nothing more is sent. */
   abort(reason: string): void {
     if (this.isClosed) return;
+    // Replies already produced for earlier messages of this chunk still go out, as the reference sends them.
+    while (this.socket.writableCorked > 0) this.socket.uncork();
     this.stopReading();
     this.socket.destroy();
     this.finish(reason);
@@ -297,10 +299,15 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     if (this.isClosed) return;
     this.lastActivity = Date.now();
     this.probeSentAt = 0;
+    // Replies to every request in this chunk leave in one write (pipelined clients, bursts).
+    const socket = this.socket;
+    socket.cork();
     try {
       this.splitter.push(chunk, this.onText);
     } catch (e) {
       this.protocolError(`error parsing stream: ${(e as Error).message}`);
+    } finally {
+      if (!socket.destroyed) socket.uncork();
     }
   }
 
