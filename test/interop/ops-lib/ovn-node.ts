@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { run, waitFor, REPO, type Impl, type Outcome } from '../lib/harness.ts';
+import { spawn } from 'node:child_process';
+import { waitFor, REPO, type Impl, type Outcome } from '../lib/harness.ts';
 
 export const OVN_CTL = '/usr/share/ovn/scripts/ovn-ctl';
 export const OUR_BIN = path.join(REPO, 'bin');
@@ -14,6 +15,26 @@ export const OUR_BIN = path.join(REPO, 'bin');
 export function pathFor(impl: Impl): string {
   const base = (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').filter((d) => d !== '' && path.resolve(d) !== OUR_BIN);
   return (impl === 'ours' ? [OUR_BIN, ...base] : base).join(':');
+}
+
+/**
+ * Run a tool to completion with stdin closed (the shell scripts exit before reading it; a pipe there
+ * would raise EPIPE), killing it after `timeoutMs`.
+ */
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
 }
 
 /** `n` distinct TCP ports on 127.0.0.1 that were free a moment ago. */

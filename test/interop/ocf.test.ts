@@ -1,0 +1,110 @@
+// The pacemaker agent ovndb-servers.ocf (reference §8.4) driving two "nodes" through a failover cycle,
+// as pacemaker would: both start as backups of an unreachable address, one is promoted and takes writes
+// through the virtual IP, the master crashes, the other is promoted with the data intact, and the old
+// master comes back as a backup and catches up. Pacemaker's IPaddr2 VIP is played by one shared
+// 127.0.0.1 port per database: whichever server holds the port is what clients of the VIP reach (the
+// others keep retrying the bind, as ovsdb-server does when its listen address is taken).
+import { describe, it, expect, afterEach } from 'vitest';
+import { waitFor, type Impl } from './lib/harness.ts';
+import { freePorts, pidAlive, tcpOpen } from './ops-lib/ovn-node.ts';
+import { FakeCluster, OCF, type OcfNode } from './ops-lib/pacemaker.ts';
+
+let cluster: FakeCluster | null = null;
+afterEach(async () => {
+  await cluster?.cleanup();
+  cluster = null;
+});
+
+async function names(n: OcfNode, db: 'nb' | 'sb', remote?: string): Promise<string> {
+  const args = [...(remote ? [`--db=${remote}`] : []), '--bare', '--columns=name', 'list', db === 'nb' ? 'Logical_Switch' : 'Chassis'];
+  const r = await (db === 'nb' ? n.nbctl(...args) : n.sbctl(...args));
+  return r.stdout.split('\n').filter(Boolean).sort().join(',');
+}
+
+async function expectAction(n: OcfNode, action: string, want: number, notify?: Parameters<OcfNode['action']>[1]): Promise<void> {
+  const r = await n.action(action, notify);
+  if (r.code !== want) throw new Error(`${n.name} ${action}: exit ${r.code} (want ${want})\nstdout ${r.stdout}\nstderr ${r.stderr}\nagent log:\n${cluster?.ocfLog()}`);
+}
+
+async function cycle(implA: Impl, implB: Impl): Promise<void> {
+  const [nbPort, sbPort] = await freePorts(2);
+  cluster = new FakeCluster({ masterIp: '127.0.0.1', nbPort, sbPort });
+  const a = cluster.node('node-a', implA);
+  const b = cluster.node('node-b', implB);
+  const vipNb = `tcp:127.0.0.1:${nbPort}`;
+  const vipSb = `tcp:127.0.0.1:${sbPort}`;
+
+  // 1. No master known: both come up as backups of 192.0.2.254 (never reachable) and report "slave".
+  await expectAction(a, 'start', OCF.SUCCESS);
+  await waitFor(async () => (await tcpOpen(nbPort)) && (await tcpOpen(sbPort)), 'node-a to hold the VIP ports');
+  await expectAction(b, 'start', OCF.SUCCESS);
+  for (const n of [a, b]) {
+    expect(await n.status('nb')).toBe('running/backup\n');
+    expect(await n.status('sb')).toBe('running/backup\n');
+    expect((await n.appctl('nb', 'ovsdb-server/sync-status')).stdout).toMatch(/^state: backup\nconnecting: tcp:192\.0\.2\.254:\d+\n/);
+    await expectAction(n, 'monitor', OCF.SUCCESS);
+    expect(cluster.masterScore(n.name)).toBe('5');
+  }
+  expect(cluster.replInfo()).toBe(null);
+
+  // 2. Pacemaker promotes node-a, then notifies both nodes (post-promote).
+  await expectAction(a, 'promote', OCF.SUCCESS);
+  expect(cluster.replInfo()).toBe('node-a');
+  expect(cluster.masterScore('node-a')).toBe('10');
+  const postPromoteA = { type: 'post', operation: 'promote', promote: ['node-a'], master: ['node-a'] } as const;
+  await expectAction(a, 'notify', OCF.SUCCESS, postPromoteA);
+  await expectAction(b, 'notify', OCF.SUCCESS, postPromoteA);
+  await expectAction(a, 'monitor', OCF.RUNNING_MASTER);
+  await expectAction(b, 'monitor', OCF.SUCCESS);
+  // notify created the Connection rows the db: remotes now follow.
+  expect((await a.nbctl('get', 'Connection', '.', 'target')).stdout).toBe(`"ptcp:${nbPort}:127.0.0.1"\n`);
+  expect((await a.sbctl('get', 'Connection', '.', 'inactivity_probe')).stdout).toBe('5000\n');
+
+  // 3. Writes through the VIP reach the master and replicate to the backup.
+  expect((await a.nbctl(`--db=${vipNb}`, 'ls-add', 'sw0')).code).toBe(0);
+  expect((await a.sbctl(`--db=${vipSb}`, 'chassis-add', 'ch0', 'geneve', '127.0.0.1')).code).toBe(0);
+  await waitFor(async () => (await names(b, 'nb')) === 'sw0' && (await names(b, 'sb')) === 'ch0', 'node-b to replicate');
+  expect((await b.appctl('sb', 'ovsdb-server/sync-status')).stdout).toMatch(new RegExp(`^state: backup\\nreplicating: tcp:127\\.0\\.0\\.1:${sbPort}\\n`));
+
+  // 4. The master crashes. Its monitor action now says "not running"; pacemaker stops it (cleanup).
+  const deadNb = a.crash('nb')!;
+  const deadSb = a.crash('sb')!;
+  await waitFor(() => !pidAlive(deadNb) && !pidAlive(deadSb), 'node-a servers to die');
+  await expectAction(a, 'monitor', OCF.NOT_RUNNING);
+  await expectAction(a, 'stop', OCF.SUCCESS);
+
+  // 5. node-b is promoted; it keeps every row and takes over the VIP ports.
+  await expectAction(b, 'promote', OCF.SUCCESS);
+  expect(cluster.replInfo()).toBe('node-b');
+  const postPromoteB = { type: 'post', operation: 'promote', promote: ['node-b'], master: ['node-b'] } as const;
+  await expectAction(b, 'notify', OCF.SUCCESS, postPromoteB);
+  await expectAction(b, 'monitor', OCF.RUNNING_MASTER);
+  expect(await names(b, 'nb')).toBe('sw0');
+  expect(await names(b, 'sb')).toBe('ch0');
+  await waitFor(async () => (await names(b, 'nb', vipNb)) === 'sw0', 'node-b to serve the NB VIP');
+  expect((await b.nbctl(`--db=${vipNb}`, 'ls-add', 'sw1')).code).toBe(0);
+  await waitFor(async () => (await names(b, 'sb', vipSb)) === 'ch0', 'node-b to serve the SB VIP');
+  expect((await b.sbctl(`--db=${vipSb}`, 'chassis-add', 'ch1', 'geneve', '127.0.0.2')).code).toBe(0);
+
+  // 6. node-a returns: the agent sees node-b as master and starts node-a as its backup; it catches up.
+  await expectAction(a, 'start', OCF.SUCCESS, { type: 'post', operation: 'start', start: ['node-a'], master: ['node-b'] });
+  expect(await a.status('nb')).toBe('running/backup\n');
+  expect(cluster.masterScore('node-a')).toBe('5');
+  await waitFor(async () => (await names(a, 'nb')) === 'sw0,sw1' && (await names(a, 'sb')) === 'ch0,ch1', 'node-a to catch up');
+  expect((await a.appctl('nb', 'ovsdb-server/sync-status')).stdout).toMatch(new RegExp(`^state: backup\\nreplicating: tcp:127\\.0\\.0\\.1:${nbPort}\\n`));
+  expect((await b.nbctl(`--db=${vipNb}`, 'ls-add', 'sw2')).code).toBe(0);
+  await waitFor(async () => (await names(a, 'nb')) === 'sw0,sw1,sw2', 'node-a to follow node-b');
+
+  // 7. Pacemaker stops the resource everywhere.
+  for (const n of [a, b]) {
+    await expectAction(n, 'stop', OCF.SUCCESS);
+    expect(await n.status('nb')).toBe('not-running\n');
+    expect(await n.status('sb')).toBe('not-running\n');
+  }
+  expect(cluster.calls()).toContain('crm_attribute --type crm_config --name OVN_REPL_INFO -s ovn_ovsdb_master_server -v node-b');
+}
+
+describe('ovndb-servers.ocf failover cycle', () => {
+  it('two ovsdb-ts nodes', { timeout: 180_000 }, () => cycle('ours', 'ours'));
+  it('the real ovsdb-server fails over to ovsdb-ts and back-fills from it', { timeout: 180_000 }, () => cycle('real', 'ours'));
+});
