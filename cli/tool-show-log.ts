@@ -59,7 +59,7 @@ export class ShowLogRenderer {
   record(n: number, rec: JsonObject): string {
     let out = `record ${n}:`;
     if (typeof rec._date === 'number' || typeof rec._date === 'bigint') out += ` ${formatDate(Number(rec._date))}`;
-    if (typeof rec._comment === 'string') out += ` ${stringify(rec._comment)}`;
+    if (typeof rec._comment === 'string') out += ` "${rec._comment}"`; // printed raw, as ovsdb-tool does
     out += '\n';
     if (this.more === 0) return out;
     for (const [tname, rows] of Object.entries(rec)) {
@@ -69,7 +69,7 @@ export class ShowLogRenderer {
         const short = uuid.slice(0, 8);
         const named = this.names.get(uuid);
         if (row === null) {
-          out += `  table ${tname} row ${named ?? short} (${short}) diff:\n    delete row\n`;
+          out += `  table ${tname} row ${named ?? short} (${short})${rec._is_diff === true ? ' diff' : ''}:\n    delete row\n`;
           this.names.delete(uuid);
           continue;
         }
@@ -81,7 +81,7 @@ export class ShowLogRenderer {
           this.names.set(`seen:${uuid}`, '');
           out += label !== undefined ? `  table ${tname} insert row ${label} (${short}):\n` : `  table ${tname} insert row ${short}:\n`;
         } else {
-          out += `  table ${tname} row ${named ?? short} (${short}) diff:\n`;
+          out += `  table ${tname} row ${named ?? short} (${short})${rec._is_diff === true ? ' diff' : ''}:\n`;
         }
         if (this.more > 1 && table !== undefined) {
           for (const [col, v] of Object.entries(row)) out += `    ${col}=${valueText(table, col, v)}\n`;

@@ -3,7 +3,7 @@
 // `export` / `import` between the two engines. Errors: "<program>: <message>" on stderr, exit 1.
 import fs from 'node:fs';
 import { OvsdbError } from '../schema/error.ts';
-import { parseJson, stringify, type JsonValue } from '../schema/json.ts';
+import { parseJson, stringify, stringifySorted, type JsonValue } from '../schema/json.ts';
 import { parseSchema, schemasEqual, schemaToJson } from '../schema/schema.ts';
 import { convertedDatabase } from '../server/convert.ts';
 import { execute } from '../storage/execution.ts';
@@ -113,7 +113,7 @@ function line(io: ToolIo, s: string): number {
 function runTransaction(path: string, trns: string, write: boolean, io: ToolIo, policy: CorruptionPolicy): number {
   const json = parseJsonArg(trns);
   const err = (details: string) =>
-    io.stdout(stringify({ details, error: 'syntax error', syntax: stringify(json) }) + '\n');
+    io.stdout(stringifySorted({ details, error: 'syntax error', syntax: stringify(json) }) + '\n');
   if (!Array.isArray(json)) return err('array expected'), 0;
   const target = write ? openWritable(path, policy) : null;
   try {
@@ -121,7 +121,7 @@ function runTransaction(path: string, trns: string, write: boolean, io: ToolIo, 
     if (json.length === 0 || json[0] !== db.name) return err('database name expected as first parameter'), 0;
     const out = execute(db, json.slice(1));
     if (out.kind === 'blocked') {
-      io.stdout(stringify([{ details: 'triggers not supported', error: 'not supported' }]) + '\n');
+      io.stdout(stringifySorted([{ details: 'triggers not supported', error: 'not supported' }]) + '\n');
       return 0;
     }
     const result: JsonValue[] = out.result;
@@ -143,7 +143,7 @@ function runTransaction(path: string, trns: string, write: boolean, io: ToolIo, 
         );
       }
     }
-    io.stdout(stringify(result) + '\n');
+    io.stdout(stringifySorted(result) + '\n');
     return 0;
   } finally {
     target?.close();

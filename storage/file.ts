@@ -74,9 +74,23 @@ export class CompactionSchedule {
 
 const parse = (text: string): JsonValue => parseJson(text, true);
 
-/** One commit as a file record (null when nothing persistent changed). */
+/**
+ * One commit as a file record (null when nothing persistent changed). With `diff`, modified columns are
+ * written as column diffs (`_is_diff: true`), except when a diff would trip the 3.1 reader: a diff with more
+ * elements than the column's max (3.1 parses diffs with the size check and refuses the file), or a diff
+ * applied to a min≥1 set holding its default (3.1 replaces instead of applying, BUG-3.1). Such a commit is
+ * written with full values and no `_is_diff`, which every reader applies correctly.
+ */
 export function commitToRecord(commit: Commit, opts: { diff: boolean; date?: number }): JsonObject | null {
-  const rec: JsonObject = { _date: opts.date ?? Date.now() };
+  const rec = buildRecord(commit, opts.diff, opts.date);
+  if (rec === UNSAFE_DIFF) return buildRecord(commit, false, opts.date) as JsonObject | null;
+  return rec;
+}
+
+const UNSAFE_DIFF = Symbol('unsafe diff');
+
+function buildRecord(commit: Commit, diff: boolean, date?: number): JsonObject | null | typeof UNSAFE_DIFF {
+  const rec: JsonObject = { _date: date ?? Date.now() };
   if (commit.comment) rec._comment = commit.comment;
   let any = false;
   for (const [tname, changes] of commit.tables) {
@@ -100,7 +114,12 @@ export function commitToRecord(commit: Commit, opts: { diff: boolean; date?: num
         } else {
           const ov = ch.old.data[col.index];
           if (ov === nv || datumEquals(ov, nv)) continue;
-          const d = opts.diff ? datumDiff(col.type, ov, nv) : nv;
+          let d = nv;
+          if (diff) {
+            d = datumDiff(col.type, ov, nv);
+            const t = col.type;
+            if (t.max > 1 && (d.keys.length > t.max || (t.min >= 1 && isDefault(t, ov)))) return UNSAFE_DIFF;
+          }
           rowJson[col.name] = datumToJson(col.type, d);
           rowAny = true;
         }
@@ -116,7 +135,7 @@ export function commitToRecord(commit: Commit, opts: { diff: boolean; date?: num
     }
   }
   if (!any) return null;
-  if (opts.diff) rec._is_diff = true;
+  if (diff) rec._is_diff = true;
   return rec;
 }
 
