@@ -68,15 +68,18 @@ describe('FileStorage', () => {
     const uuid = ((r as { uuid: [string, string] }).uuid)[1];
     const where = [['_uuid', '==', ['uuid', uuid]]];
     transact(db, storage, [{ op: 'update', table: 'T', where, row: { tags: ['set', ['y', 'z']], n: 2 } }]);
-    // small holds its default {0}: the diff must be applied, not stored (BUG-3.1 in the reference reader).
+    // small holds its default {0}: the 3.1 reader would store a diff instead of applying it (BUG-3.1), so this
+    // commit is written with full values.
     transact(db, storage, [{ op: 'mutate', table: 'T', where, mutations: [['small', 'insert', 7]] }]);
     transact(db, storage, [{ op: 'update', table: 'T', where, row: { eph: 5 } }]);
-    expect(records()[3].T).toEqual({ [uuid]: { small: 7 } });
+    expect(records()[3].T).toEqual({ [uuid]: { small: ['set', [0, 7]] } });
+    expect(records()[3]._is_diff).toBeUndefined();
     transact(db, storage, [{ op: 'mutate', table: 'T', where, mutations: [['small', 'delete', 0]] }]);
     const recs = records();
     expect(recs.length).toBe(5); // schema + 4 (the ephemeral-only update wrote nothing)
     expect(recs[1]).toMatchObject({ _comment: 'first', _is_diff: true });
     expect(recs[2].T).toEqual({ [uuid]: { n: 2, tags: ['set', ['x', 'z']] } });
+    expect(recs[4]).toMatchObject({ _is_diff: true, T: { [uuid]: { small: 0 } } });
     const before = rowsOf(db);
     storage.close();
     const again = FileStorage.open(file);
@@ -95,6 +98,17 @@ describe('FileStorage', () => {
     transact(db, storage, [{ op: 'mutate', table: 'T', where: [], mutations: [['tags', 'delete', 'x']] }]);
     expect(records()[3]).toMatchObject({ _is_diff: true });
     storage.close();
+  });
+
+  it('replays a diff on a min-1 set at its default correctly (the fixed reader; BUG-3.1 in 3.1)', () => {
+    const u = '00000000-0000-4000-8000-0000000000aa';
+    fs.appendFileSync(file, Buffer.concat([
+      frame(`{"_date":1,"_is_diff":true,"T":{"${u}":{"name":"x"}}}\n`),
+      frame(`{"_date":2,"_is_diff":true,"T":{"${u}":{"small":9223372036854775807}}}\n`),
+      frame(`{"_date":3,"_is_diff":true,"T":{"${u}":{"small":["set",[0]]}}}\n`),
+    ]));
+    const row = FileStorage.read(file).table('T').rows.get(u)!;
+    expect(row.data[2].keys).toEqual([9223372036854775807n]);
   });
 
   it('drops a torn tail with a WARN naming the offset and truncates it on the next write', () => {
