@@ -77,7 +77,8 @@ function parseValue(table: TableSchema, name: string, json: JsonValue, diff: boo
   if (col === undefined) throw new ReplicationError(`unknown column ${name} in table ${table.name}`);
   if (col.index < 0) return null; // _uuid, _version: the backup makes its own _version
   try {
-    return { index: col.index, datum: datumFromJson(col.type, json, diff ? { ignoreSize: true } : {}) };
+    // The active checked the constraints under an identical column definition (schema-compat.ts).
+    return { index: col.index, datum: datumFromJson(col.type, json, { ignoreSize: diff, checkConstraints: false }) };
   } catch (e) {
     throw new ReplicationError(`table ${table.name} column ${name}: ${(e as Error).message}`);
   }
