@@ -59,7 +59,7 @@ const specs: Record<ServerKind, ServerSpec> = {
 
 function versionOf(binary: string): string {
   try {
-    return execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
+    return execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] }).split('\n')[0]!.trim();
   } catch {
     return 'unknown version';
   }

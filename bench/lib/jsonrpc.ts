@@ -26,13 +26,27 @@ export class JsonStreamSplitter {
     let escaped = this.escaped;
     const n = chunk.length;
     for (let i = 0; i < n; i++) {
-      const c = chunk[i]!;
       if (inString) {
-        if (escaped) escaped = false;
-        else if (c === BACKSLASH) escaped = true;
-        else if (c === QUOTE) inString = false;
+        // Jump to the next quote natively, then decide from the backslashes right before it whether it ends
+        // the string. Only bytes from i on count: an escape pending at i was consumed above.
+        if (escaped) {
+          escaped = false;
+          continue;
+        }
+        const q = chunk.indexOf(QUOTE, i);
+        const end = q === -1 ? n : q;
+        let k = end - 1;
+        while (k >= i && chunk[k] === BACKSLASH) k--;
+        const odd = (end - 1 - k) % 2 === 1;
+        if (q === -1) {
+          escaped = odd;
+          break;
+        }
+        if (!odd) inString = false;
+        i = q;
         continue;
       }
+      const c = chunk[i]!;
       if (c === QUOTE) {
         if (depth === 0) throw new Error('JSON-RPC stream: top-level value is not an object or array');
         inString = true;

@@ -33,6 +33,20 @@ describe('JsonStreamSplitter', () => {
     expect(s.pendingBytes).toBe(0);
   });
 
+  it('handles backslash runs at any chunk boundary', () => {
+    const msgs = ['{"a":"\\\\"}', '{"b":"x\\\\\\"y\\\\"}', '["\\\\\\\\",{"c":"]"}]'];
+    const all = Buffer.from(msgs.join(''));
+    for (const m of msgs) expect(() => JSON.parse(m)).not.toThrow();
+    for (let cut = 0; cut <= all.length; cut++) {
+      for (let cut2 = cut; cut2 <= all.length; cut2 += 3) {
+        const s = new JsonStreamSplitter();
+        const out: string[] = [];
+        for (const part of [all.subarray(0, cut), all.subarray(cut, cut2), all.subarray(cut2)]) s.push(part, (t) => out.push(t));
+        expect(out).toEqual(msgs);
+      }
+    }
+  });
+
   it('rejects a top-level scalar', () => {
     expect(() => split(['"abc"'])).toThrow('top-level value is not an object or array');
     expect(() => split(['5 '])).toThrow('unexpected byte 0x35 between messages');
