@@ -201,7 +201,7 @@ export function toSvg(rep: Report): string {
   const decades = 2;
   const x = (ratio: number) => {
     const l = Math.max(-decades, Math.min(decades, Math.log10(ratio)));
-    return labelW + ((l + decades) / (2 * decades)) * plotW;
+    return Math.round((labelW + ((l + decades) / (2 * decades)) * plotW) * 10) / 10;
   };
   const s: string[] = [];
   s.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
@@ -223,7 +223,7 @@ export function toSvg(rep: Report): string {
     }
     const good = m.better === 'lower' ? m.ratio <= 1 : m.ratio >= 1;
     const x0 = Math.min(x(1), x(m.ratio));
-    const w = Math.max(1, Math.abs(x(m.ratio) - x(1)));
+    const w = Math.max(1, Math.round(Math.abs(x(m.ratio) - x(1)) * 10) / 10);
     s.push(`<rect x="${x0}" y="${y + 3}" width="${w}" height="${rowH - 6}" fill="${good ? '#3a9d4a' : '#d0453c'}"/>`);
     const lx = m.ratio >= 1 ? x0 + w + 4 : x0 - 4;
     s.push(`<text x="${lx}" y="${y + 14}" text-anchor="${m.ratio >= 1 ? 'start' : 'end'}">${m.ratio.toFixed(2)}×</text>`);
