@@ -194,7 +194,9 @@ export function baseTypeToJson(b: BaseType): JsonValue {
 }
 
 export function columnTypeToJson(t: ColumnType): JsonValue {
-  if (t.min === 1 && t.max === 1 && t.value === undefined) return baseTypeToJson(t.key);
+  // Only an unconstrained scalar collapses to its bare name; a constrained one keeps {"key": {...}}
+  // (the real server does this, and ovsdb-client rejects a bare base-type object as a column type).
+  if (t.min === 1 && t.max === 1 && t.value === undefined && !hasConstraints(t.key)) return t.key.type;
   const o: JsonObject = { key: baseTypeToJson(t.key) };
   if (t.value !== undefined) o.value = baseTypeToJson(t.value);
   if (t.min !== 1) o.min = t.min;
