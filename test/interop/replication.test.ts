@@ -3,6 +3,7 @@
 // after every step; read-only behaviour, exclusion, self-replication and schema checks.
 import fs from 'node:fs';
 import { describe, it, expect, afterEach } from 'vitest';
+import { JsonRpcClient } from '../../server/jsonrpc.ts';
 import { client, count, rpc, dump, Lab, referenceStatus, TEST_SCHEMA, transact, waitFor, type Kind, type ServerProc } from './replication-harness.ts';
 
 let lab: Lab;
@@ -60,13 +61,25 @@ describe.each(PAIRS)('%s active → %s backup', (activeKind, backupKind) => {
     await inSync(a, b, 'initial sync');
     expect(count(b, 'Root')).toBeGreaterThan(0);
 
+    // A client of the backup: its monitor sees replicated changes, and it stays connected across the switch.
+    const stay = await JsonRpcClient.connect(b.remote);
+    const seen = new Set<string>();
+    stay.on('notification', (method, params) => {
+      const rows = (params[1] as { Root?: Record<string, { new?: { name: string } }> }).Root ?? {};
+      if (method === 'update') for (const r of Object.values(rows)) if (r.new) seen.add(r.new.name);
+    });
+    await stay.request('monitor', ['Test', 'stay', { Root: { columns: ['name'] } }]);
     someWrites(a);
     await inSync(a, b, 'live updates');
+    await waitFor(() => seen.size > 0, 'replicated change seen by a client of the backup');
     await expectReadOnly(b);
 
     // Promote b; it keeps its data and accepts writes; a becomes b's backup.
     expect(b.appctl('ovsdb-server/disconnect-active-ovsdb-server')).toEqual({ code: 0, stdout: '', stderr: '' });
     expect(b.appctl('ovsdb-server/sync-status').stdout).toBe('state: active\n');
+    const ins = (await stay.request('transact', ['Test', { op: 'insert', table: 'Limited', row: { x: -1 } }])) as { uuid?: unknown }[];
+    expect(ins[0].uuid).toBeDefined();
+    stay.close();
     someWrites(b);
     expect(a.appctl('ovsdb-server/set-active-ovsdb-server', b.remote).code).toBe(0);
     expect(a.appctl('ovsdb-server/connect-active-ovsdb-server')).toEqual({ code: 0, stdout: '', stderr: '' });
