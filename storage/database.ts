@@ -46,6 +46,19 @@ export function valuesKey(data: readonly Datum[], columns: readonly ColumnSchema
   return k;
 }
 
+/**
+ * The key of a row in a unique index. A one-column index over a scalar column uses the atom itself (no
+ * string is built, and the Map shares the row's own string); wider indexes use valuesKey().
+ */
+export function indexKey(data: readonly Datum[], columns: readonly ColumnSchema[], row: Row): Atom {
+  if (columns.length === 1) {
+    const c = columns[0];
+    const t = c.type;
+    if (c.index >= 0 && t.min === 1 && t.max === 1 && t.value === undefined) return data[c.index].keys[0];
+  }
+  return valuesKey(data, columns, row);
+}
+
 function atomsKey(atoms: readonly Atom[]): string {
   let k = '';
   for (const a of atoms) k += typeof a === 'string' ? JSON.stringify(a) + ',' : String(a) + ',';
@@ -54,8 +67,8 @@ function atomsKey(atoms: readonly Atom[]): string {
 
 export class Table {
   readonly rows = new Map<string, Row>();
-  /** Parallel to schema.indexes: key → row. */
-  readonly indexes: Map<string, Row>[];
+  /** Parallel to schema.indexes: indexKey() → row. */
+  readonly indexes: Map<Atom, Row>[];
   /** Strong references to each row of this table from other rows (self-references excluded). */
   readonly refCount = new Map<string, number>();
   /** Weak references to rows of this table: target uuid → referring (table, uuid) → count. */
@@ -166,13 +179,13 @@ export class Database {
 
   private index(table: Table, row: Row): void {
     const idx = table.schema.indexes;
-    for (let i = 0; i < idx.length; i++) table.indexes[i].set(valuesKey(row.data, idx[i], row), row);
+    for (let i = 0; i < idx.length; i++) table.indexes[i].set(indexKey(row.data, idx[i], row), row);
   }
 
   private unindex(table: Table, row: Row): void {
     const idx = table.schema.indexes;
     for (let i = 0; i < idx.length; i++) {
-      const k = valuesKey(row.data, idx[i], row);
+      const k = indexKey(row.data, idx[i], row);
       if (table.indexes[i].get(k)?.uuid === row.uuid) table.indexes[i].delete(k);
     }
   }

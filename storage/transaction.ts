@@ -9,7 +9,7 @@ import type { ColumnSchema, TableSchema } from '../schema/schema.ts';
 import {
   forEachRef,
   strongRefColumns,
-  valuesKey,
+  indexKey,
   weakRefColumns,
   type Commit,
   type Database,
@@ -288,10 +288,10 @@ export class Transaction {
       const indexes = table.schema.indexes;
       for (let i = 0; i < indexes.length; i++) {
         const cols = indexes[i];
-        const seen = new Map<string, Row>();
+        const seen = new Map<Atom, Row>();
         for (const s of m.values()) {
           if (!s.new) continue;
-          const k = valuesKey(s.new.data, cols, s.new);
+          const k = indexKey(s.new.data, cols, s.new);
           const other = seen.get(k);
           if (other) throw this.indexError(table.schema, cols, other, s.new);
           seen.set(k, s.new);
