@@ -46,7 +46,7 @@ if (opt.help) {
 const quick = opt.quick ?? false;
 const reps = Math.max(1, Number(opt.reps ?? 3));
 const scale = quick ? QUICK_SCALE : FULL_SCALE;
-const scenarioTimeoutMs = Number(opt.timeout ?? (quick ? 20 : 600)) * 1000;
+const scenarioTimeoutMs = Number(opt.timeout ?? (quick ? 45 : 600)) * 1000;
 const outDir = opt.out ?? path.join(here, 'results');
 const only = opt.only ? new Set(opt.only.split(',')) : null;
 const scenarios: Scenario[] = SCENARIOS.filter((s) => !only || only.has(s.id));
