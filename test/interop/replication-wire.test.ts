@@ -139,4 +139,31 @@ describe('backup wire sequence against a reference-like active', () => {
     await waitFor(() => !app.server.isBackup, 'switch to active');
     expect(logs).toContain('ovsdb_error|ERR|unexpected ovsdb error: get_server_id failed: Server ID is not valid UUID');
   });
+
+  it('a silent active is dropped by the inactivity probe and reconnected to, staying backup', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ovsdb-repl-wire-'));
+    cleanup.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const sock = path.join(dir, 'silent.sock');
+    let accepted = 0;
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => {
+      accepted++;
+      sockets.push(s);
+      s.resume(); // read and never answer
+    });
+    await new Promise<void>((r) => silent.listen(sock, r));
+    cleanup.push(() => {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    });
+    const { app, logs, log } = backupApp(dir);
+    const mgr = new ReplicationManager(app, { syncFrom: `unix:${sock}`, syncExclude: null, active: false, log, onConfigChange: () => {} });
+    cleanup.push(() => mgr.close());
+    expect(mgr.setProbeInterval('1000')).toBe('');
+    mgr.start();
+    await waitFor(() => accepted >= 2, 'a reconnection after the probe timeout', 20_000);
+    expect(logs).toContain(`reconnect|ERR|unix:${sock}: no response to inactivity probe after 1 seconds, disconnecting`);
+    expect(app.server.isBackup).toBe(true);
+    expect(mgr.syncStatus().split('\n').slice(0, 2).join('\n')).toBe(`state: backup\nconnecting: unix:${sock}`);
+  });
 });
