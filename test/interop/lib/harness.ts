@@ -93,7 +93,7 @@ export class TempDir {
 export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; stdinFile?: string; timeoutMs?: number; cwd?: string } = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     // Some tools seek on stdin (ovsdb-client restore), so it can be a real file.
-    const stdin = opts.stdinFile === undefined ? 'pipe' : fs.openSync(opts.stdinFile, 'r');
+    const stdin = opts.stdinFile !== undefined ? fs.openSync(opts.stdinFile, 'r') : opts.input !== undefined ? 'pipe' : 'ignore';
     const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: [stdin, 'pipe', 'pipe'] });
     if (typeof stdin === 'number') fs.closeSync(stdin);
     let stdout = '';
@@ -106,7 +106,10 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
-    child.stdin?.end(opts.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => {}); // the tool may exit before reading it all
+      child.stdin.end(opts.input);
+    }
   });
 }
 
