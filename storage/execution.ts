@@ -42,7 +42,6 @@ export type TransactOutcome =
       readonly timeoutMs: number | null;
     };
 
-const WRITE_OPS = new Set(['insert', 'update', 'mutate', 'delete', 'commit']);
 const OPS = new Set(['insert', 'select', 'update', 'mutate', 'delete', 'wait', 'commit', 'abort', 'comment', 'assert']);
 
 class Symbols implements NamedUuids {
@@ -75,8 +74,6 @@ class Executor {
     const p = new MemberParser(op, what);
     const name = p.required('op', 'string') as string;
     if (!OPS.has(name)) throw p.error(`No operation "${name}"`);
-    if (WRITE_OPS.has(name) && this.ctx.readOnly)
-      throw new OvsdbError('not allowed', `${name} operation not allowed when database server is in read only mode`);
     switch (name) {
       case 'insert':
         return this.insert(p);
@@ -115,8 +112,13 @@ class Executor {
     }
   }
 
-  /** Writes to a reserved database (_Server) fail only once the operation parsed cleanly, as the reference does. */
+  /**
+   * Write operations on a read-only session (backup, read_only remote) or on _Server fail with "not
+   * allowed" only once the operation parsed cleanly, as the reference checks them, so parse errors win.
+   */
   private checkWritable(op: string): void {
+    if (this.ctx.readOnly)
+      throw new OvsdbError('not allowed', `${op} operation not allowed when database server is in read only mode`);
     if (this.ctx.reserved) throw new OvsdbError('not allowed', `${op} operation not allowed on table in reserved database ${this.db.name}`);
   }
 

@@ -36,8 +36,17 @@ export function parseMutation(table: TableSchema, json: JsonValue, symtab?: Name
     );
   if (mutator === 'insert' || mutator === 'delete') {
     if (t.min === 1 && t.max === 1 && !t.value) throw mismatch();
-    if (t.value && mutator === 'delete' && !(Array.isArray(argJson) && argJson[0] === 'map')) {
+    if (t.value && mutator === 'delete') {
+      // A map, or else a set of keys; when neither parses, the key-set error is the one reported.
       const keyType: ColumnType = { key: t.key, min: 0, max: UNLIMITED };
+      if (Array.isArray(argJson) && argJson[0] === 'map') {
+        try {
+          const mapType: ColumnType = { ...t, min: 0, max: UNLIMITED };
+          return { column, mutator, arg: datumFromJson(mapType, argJson, { symtab }), byKey: false };
+        } catch {
+          // read it as a set of keys below
+        }
+      }
       return { column, mutator, arg: datumFromJson(keyType, argJson, { symtab }), byKey: true };
     }
     const argType: ColumnType = { ...t, min: 0, max: mutator === 'delete' ? UNLIMITED : t.max };
