@@ -83,14 +83,8 @@ async function main(argv: string[]): Promise<number> {
       return code;
     }
     case 'tool': {
-      let mod: { runTool?: (argv: string[]) => Promise<number> };
-      try {
-        mod = (await import('./tool.ts' as string)) as typeof mod;
-      } catch {
-        process.stderr.write('ovsdb-ts: the tool commands are not available in this build\n');
-        return 1;
-      }
-      return mod.runTool!(rest);
+      const { runTool } = await import('./tool.ts');
+      return runTool(rest);
     }
     case '-h':
     case '--help':

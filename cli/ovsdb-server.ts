@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   const app: ServerApp = new ServerApp({
     open: opts.storage === 'lmdb' ? lmdbOpener({ log: rpcLog }) : fileOpener({ disableColumnDiff: opts.disableFileColumnDiff, log: rpcLog }),
     log: rpcLog,
+    columnDiffDisabled: opts.disableFileColumnDiff,
     onConfigChange: () => persist(),
   });
   const persist = () => {

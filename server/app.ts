@@ -28,6 +28,8 @@ export type DatabaseOpener = (file: string) => OpenedDatabase;
 export interface AppOptions {
   readonly open: DatabaseOpener;
   readonly log: RpcLog;
+  /** --disable-file-column-diff: offer ovsdb/file/column-diff-enable. */
+  readonly columnDiffDisabled?: boolean;
   /** Called when the runtime configuration changes (for --monitor restarts). */
   readonly onConfigChange?: () => void;
 }
@@ -346,6 +348,12 @@ export class ServerApp {
       if (served === undefined) throw new UnixctlError('Failed to find the database.');
       return `status: ${served.storage?.status?.() ?? 'ok'}`;
     });
+    if (this.opts.columnDiffDisabled) {
+      ctl.register('ovsdb/file/column-diff-enable', '', 0, 0, () => {
+        for (const served of s.databases.values()) served.storage?.enableColumnDiff?.();
+        return '';
+      });
+    }
     ctl.register('ovsdb-server/disable-monitor-cond', '', 0, 0, () => {
       s.monitorCondDisabled = true;
       for (const sess of [...s.sessions]) sess.disconnect('user ran ovsdb-server/disable-monitor-cond');
@@ -405,6 +413,7 @@ export function fileOpener(opts: {
         writeSnapshot: (d, comment) => storage.writeSnapshot(d, comment),
         compact: (d) => storage.compact(d),
         status: () => storage.status(),
+        enableColumnDiff: () => storage.enableColumnDiff(),
         close: () => storage.close(),
       },
     };

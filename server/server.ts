@@ -21,6 +21,8 @@ export interface DbStorage {
   writeSnapshot?(db: Database, comment: string, txnId: string): void;
   /** Online compaction. */
   compact?(db: Database): void;
+  /** `ovsdb/file/column-diff-enable` (after --disable-file-column-diff). */
+  enableColumnDiff?(): void;
   /** `ovsdb-server/get-db-storage-status`: null when healthy. */
   status?(): string | null;
   readonly path?: string;
