@@ -7,8 +7,10 @@ DEBIAN_PKGS := openvswitch-switch openvswitch-common ovn-central ovn-common pyth
 
 all: build
 
+# npm 11 with omit-lockfile-registry-resolved (as these machines are set up) writes a lock that `npm ci`
+# rejects for other platforms' optional packages; `npm install` installs the same locked versions.
 $(NODE_MODULES_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 	@touch $@
 
 npm-deps: $(NODE_MODULES_STAMP)
