@@ -1,5 +1,6 @@
 # ovsdb-ts — see README.md.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 DEBIAN_PKGS := openvswitch-switch openvswitch-common ovn-central ovn-common python3-openvswitch
 
@@ -43,11 +44,17 @@ unit: npm-deps
 run: build
 	./bin/ovsdb-ts run
 
+# Side by side with the real ovsdb-server: the protocol scenarios, then the storage engines, then
+# replication. Each writes markdown (and JSON) under bench/results/.
 bench: deps build
 	npx tsx bench/run.ts
+	npx tsx bench/storage.ts --json bench/results/storage.json | tee bench/results/storage.md
+	npx tsx bench/replication.ts | tee bench/results/replication.md
 
 bench-quick: deps build
 	npx tsx bench/run.ts --quick
+	npx tsx bench/storage.ts --quick --json bench/results/quick-storage.json | tee bench/results/quick-storage.md
+	npx tsx bench/replication.ts --quick | tee bench/results/quick-replication.md
 
 clean:
 	rm -rf data dist node_modules
