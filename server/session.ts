@@ -311,7 +311,7 @@ export class Session implements LockHolder {
       locks.unlock(this, name);
       return this.reply(m.id, {});
     }
-    if (locks.hasRequested(this, name)) throw syntaxError('must issue "unlock" before new "lock"', p);
+    if (locks.hasRequested(this, name)) throw syntaxError(`must issue "unlock" before new "${m.method}"`, p);
     if (m.method === 'lock') {
       const got = locks.lock(this, name);
       return this.reply(m.id, { locked: got });
