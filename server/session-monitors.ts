@@ -27,8 +27,12 @@ export class SessionMonitors {
     const version = VERSIONS[m.method];
     const p = m.params;
     const wantLen = version === 3 ? 4 : 3;
-    if (version === 1 ? p.length < 3 : p.length !== wantLen) throw syntaxError('invalid parameters', p);
+    // The database is looked up first, so `[]` or an unknown name gets the lookup error, as the reference does.
     const served = this.session.lookup(m);
+    if (version !== 1 && p.length !== wantLen) throw syntaxError('invalid parameters', p);
+    // A short v1 request reads past the params in the reference (it may even crash); when it survives it
+    // reports the missing monitor-requests as null, so we do that.
+    if (version === 1 && p.length < 3) throw syntaxError('monitor-requests must be object', null);
     const idKey = stringify(p[1]);
     if (this.byId.has(idKey)) throw syntaxError('duplicate monitor ID', p[1]);
     const lastTxnId = version === 3 ? parseLastTxnId(p[3]) : null;
