@@ -244,7 +244,7 @@ export function schemasEqual(a: DatabaseSchema, b: DatabaseSchema): boolean {
 const RESERVED = 'names beginning with "_" are reserved';
 
 function parseColumn(name: string, json: JsonValue, index: number): ColumnSchema {
-  if (!isJsonObject(json)) throw syntaxError(`Parsing schema for column ${name} failed: Object expected.`, json);
+  if (!isJsonObject(json)) throw syntaxError(`Parsing schema for column ${name} failed: Object expected.`);
   const p = new MemberParser(json, `schema for column ${name}`);
   const type = parseColumnType(p.required('type', 'any'));
   const ephemeral = (p.optional('ephemeral', 'boolean') as boolean | undefined) ?? false;
@@ -271,7 +271,7 @@ interface RawTable {
 }
 
 function parseTable(name: string, json: JsonValue): RawTable {
-  if (!isJsonObject(json)) throw syntaxError(`Parsing table schema for table ${name} failed: Object expected.`, json);
+  if (!isJsonObject(json)) throw syntaxError(`Parsing table schema for table ${name} failed: Object expected.`);
   const p = new MemberParser(json, `table schema for table ${name}`);
   const colsJson = p.required('columns', 'object') as JsonObject;
   const mutable = (p.optional('mutable', 'boolean') as boolean | undefined) ?? true;
@@ -312,7 +312,7 @@ function parseTable(name: string, json: JsonValue): RawTable {
 
 /** Parses and validates a database schema; throws OvsdbError with the reference's texts. */
 export function parseSchema(json: JsonValue): DatabaseSchema {
-  if (!isJsonObject(json)) throw syntaxError('Parsing database schema failed: Object expected.', json);
+  if (!isJsonObject(json)) throw syntaxError('Parsing database schema failed: Object expected.');
   const p = new MemberParser(json, 'database schema');
   const name = p.required('name', 'id') as string;
   const version = (p.optional('version', 'string') as string | undefined) ?? '';
