@@ -157,7 +157,7 @@ describe('failover', () => {
       const b = await lab.start('ts', 'b', [lab.file('b.db')], [`--sync-from=${a.remote}`]);
       // A random moment between the connection to the active and (usually) the end of the snapshot.
       await waitFor(() => b.log().includes('connected'), 'backup connected');
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1200 * Math.max(1, ROWS / 20000))));
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 800 * Math.max(1, ROWS / 20000))));
       const status = b.appctl('ovsdb-server/sync-status').stdout;
       const phase = /initial snapshot: loading/.test(status) ? 'loading' : /replicating:/.test(status) ? 'done' : 'handshake';
       let n: number;
