@@ -173,7 +173,8 @@ export class ServerApp {
       status.push(['sec_since_connect', '0'], ['sec_since_disconnect', '0']);
       status.sort((a, b) => (a[0] < b[0] ? -1 : 1));
       const rowJson: { [k: string]: JsonValue } = {};
-      if (hasCol('is_connected')) rowJson.is_connected = port !== null || n > 0;
+      // A listener counts as connected only while it has sessions (as the reference reports it).
+      if (hasCol('is_connected')) rowJson.is_connected = n > 0;
       if (hasCol('status')) rowJson.status = ['map', status];
       if (Object.keys(rowJson).length === 0) continue;
       const list = ops.get(src.db) ?? [];
