@@ -48,6 +48,8 @@ export interface ReplicatorOptions {
    * caller so it outlives re-initializations; an entry allows an incremental resync of that database.
    */
   readonly resumable: Map<string, string>;
+  /** Opens the connection to the active (default: unix:/tcp: only; setup passes one that adds ssl:). */
+  readonly connect?: (target: string) => Promise<net.Socket>;
 }
 
 /** What `sync-status` shows beyond the reference's lines. */
@@ -140,7 +142,7 @@ export class Replicator {
     if (this.closed) return;
     const target = this.opts.target;
     this.log('INFO', `${target}: connecting...`, 'reconnect');
-    connectSocket(target).then(
+    (this.opts.connect ?? connectSocket)(target).then(
       (socket) => this.connected(socket),
       (err: NodeJS.ErrnoException) => {
         if (this.closed) return;

@@ -2,6 +2,7 @@
 // (§6.4). The role and the remembered active live here; the client session towards the active is a
 // Replicator, recreated on every re-initialization.
 import type { ServerApp } from '../server/app.ts';
+import { connectRemote } from '../server/tls.ts';
 import type { RpcLog } from '../server/jsonrpc.ts';
 import type { UnixctlServer } from '../server/unixctl.ts';
 import { ExcludeList } from './exclude.ts';
@@ -70,6 +71,7 @@ export class ReplicationManager {
       probeInterval: this.probeInterval,
       log: this.opts.log,
       resumable: this.resumable,
+      connect: (target) => connectRemote(target, this.app.ssl),
       onError: () => {
         // §5.4: a replication error makes the server active (not saved: a --monitor restart is a backup again).
         if (this.replicator !== r) return;

@@ -2,7 +2,9 @@
 // --ssl-protocols, --ssl-ciphers, each a file name or a `db:DB,TABLE,COLUMN` reference re-read on use.
 // Peers are verified against the CA, both ways, as OVS does; host names are not checked (OVS does not).
 import fs from 'node:fs';
+import type net from 'node:net';
 import tls from 'node:tls';
+import { connectSocket, parseConnectionMethod } from './jsonrpc.ts';
 import { DbRefError, parseDbRef, readStringRef } from './db-remotes.ts';
 import type { OvsdbServer } from './server.ts';
 
@@ -158,4 +160,32 @@ export function peerCommonName(socket: tls.TLSSocket): string | null {
   const cn = cert?.subject?.CN;
   if (Array.isArray(cn)) return cn[0] ?? null;
   return typeof cn === 'string' ? cn : null;
+}
+
+/**
+ * Connects to an active connection method: `unix:`/`tcp:` as plain sockets, `ssl:HOST:PORT` with TLS
+ * using `settings` (the replication client's `--sync-from=ssl:…`).
+ */
+export function connectRemote(target: string, settings: TlsSettings | undefined): Promise<net.Socket> {
+  if (!target.startsWith('ssl:')) return connectSocket(target);
+  return new Promise((resolve, reject) => {
+    let m;
+    let mat: TlsMaterial;
+    try {
+      m = parseConnectionMethod(target);
+      if (!settings) throw new TlsConfigError(`${target}: SSL needs --private-key, --certificate and --ca-cert`);
+      mat = settings.material();
+    } catch (e) {
+      reject(e as Error);
+      return;
+    }
+    const { host, port } = m as { host: string; port: number };
+    const socket = tls.connect({ ...settings.clientOptions(mat), host, port });
+    const onError = (err: Error) => reject(err);
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
 }
