@@ -437,18 +437,18 @@ describe('read-only and reserved contexts', () => {
       err('syntax error', "Parsing ovsdb operation 1 of 1 failed: Required 'durable' member is missing.", '{"op":"commit"}'),
     ]);
   });
-  // BUG: the real server (as a backup) parses the whole operation before the read-only check, so a parse
+  // Fixed: the real server (as a backup) parses the whole operation before the read-only check, so a parse
   // error wins over "not allowed" (verified against ovsdb-server 3.1 with --sync-from). Ours checks first.
-  it.fails('read-only: parse errors take precedence over "not allowed"', () => {
+  it('read-only: parse errors take precedence over "not allowed"', () => {
     const db = opsDb();
     expect(tx(db, [ins({ zz: 1 })], { readOnly: true })).toEqual([err('unknown column', 'No column zz in table T.', '{"zz":1}')]);
   });
-  it.fails('read-only: an update whose where does not parse reports the parse error', () => {
+  it('read-only: an update whose where does not parse reports the parse error', () => {
     expect(tx(opsDb(), [{ op: 'update', table: 'T', where: [['i', '<', 'x']], row: {} }], { readOnly: true })).toEqual([
       err('syntax error', 'expected integer', '"x"'),
     ]);
   });
-  it.fails('read-only: commit without durable reports the missing member', () => {
+  it('read-only: commit without durable reports the missing member', () => {
     expect(tx(opsDb(), [{ op: 'commit' }], { readOnly: true })).toEqual([
       err('syntax error', "Parsing ovsdb operation 1 of 1 failed: Required 'durable' member is missing.", '{"op":"commit"}'),
     ]);
