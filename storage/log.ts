@@ -178,6 +178,8 @@ type ReadResult =
 export class RecordLog {
   /** The file name as given; it appears in every error message. */
   readonly path: string;
+  /** Resolved at open: the daemon's chdir('/') after --detach must not break a later compaction. */
+  private readonly absPath: string;
   readonly writable: boolean;
   readonly policy: CorruptionPolicy;
   /** Set when reading stopped before the end of the file. */
@@ -199,6 +201,7 @@ export class RecordLog {
 
   private constructor(p: string, fd: number, fileSize: number, io: LogFs, opts: LogOpenOptions, state: 'reading' | 'ready') {
     this.path = p;
+    this.absPath = path.resolve(p);
     this.fd = fd;
     this.fileSize = fileSize;
     this.io = io;
@@ -372,7 +375,7 @@ export class RecordLog {
     const io = this.io;
     let real: string;
     try {
-      real = io.realpathSync(this.path);
+      real = io.realpathSync(this.absPath);
     } catch (err) {
       throw ioError(`${this.path}: realpath failed`, err);
     }
