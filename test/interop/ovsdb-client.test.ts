@@ -2,7 +2,7 @@
 // scenario: every command's output must match (UUIDs masked where the servers pick them).
 import fs from 'node:fs';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { TempDir, Server, startServer, SCHEMA, IMPLS, LineFollower, maskUuids, sortedLines, sortedJson, run, waitFor, type Impl } from './lib/harness.ts';
+import { TempDir, Server, startServer, SCHEMA, IMPLS, LineFollower, maskUuids, sortedLines, sortedJson, run, waitFor, OUR_SERVER, REAL_SERVER, type Impl } from './lib/harness.ts';
 
 let tmp: TempDir;
 const srv = {} as Record<Impl, Server>;
@@ -284,5 +284,50 @@ describe('ovsdb-client wait', () => {
       expect(await s.appctl('ovsdb-server/remove-db', 'OVN_Southbound')).toMatchObject({ code: 0, stdout: '' });
       expect((await r.exited).code).toBe(0);
     }
+  });
+});
+
+describe('ovsdb-client convert and needs-conversion', () => {
+  it('online conversion of a database opened by a relative path, after --detach (chdir to /)', async () => {
+    // The new schema: a version bump and one more column.
+    const schema = JSON.parse(fs.readFileSync(SCHEMA.vswitch, 'utf8')) as { version: string; cksum?: string; tables: Record<string, { columns: Record<string, unknown> }> };
+    schema.version = '8.4.0';
+    delete schema.cksum;
+    schema.tables.Bridge.columns.extra = { type: { key: 'string', min: 0, max: 1 } };
+    const newSchema = tmp.file('new.ovsschema');
+    fs.writeFileSync(newSchema, JSON.stringify(schema));
+    const out = {} as Record<Impl, string[]>;
+    for (const impl of IMPLS) {
+      tmp.createDb(`conv-${impl}.db`, SCHEMA.vswitch);
+      const sock = tmp.file(`conv-${impl}.sock`);
+      const ctl = tmp.file(`conv-${impl}.ctl`);
+      const pidfile = tmp.file(`conv-${impl}.pid`);
+      const bin = impl === 'ours' ? OUR_SERVER : REAL_SERVER;
+      const started = await run(bin, ['--detach', `--pidfile=${pidfile}`, `--remote=punix:${sock}`, `--unixctl=${ctl}`, '-vconsole:off', `conv-${impl}.db`], { env: tmp.env, cwd: tmp.dir });
+      expect(started.code, started.stderr).toBe(0);
+      const pid = Number.parseInt(fs.readFileSync(pidfile, 'utf8'), 10);
+      tmp.trackPid(pid);
+      try {
+        const remote = `unix:${sock}`;
+        const c = (...args: string[]) => run('ovsdb-client', args, { env: tmp.env }).then((o) => `${o.code} ${o.stdout}${o.stderr}`);
+        expect((await run('ovs-vsctl', ['--no-wait', `--db=${remote}`, 'init', '--', 'add-br', 'b1'], { env: tmp.env })).code).toBe(0);
+        const lines = [
+          await c('needs-conversion', remote, newSchema),
+          (await run('ovs-appctl', ['-t', ctl, 'ovsdb-server/compact'], { env: tmp.env })).stderr,
+          await c('convert', remote, newSchema),
+          await c('needs-conversion', remote, newSchema),
+          await c('get-schema-version', remote, 'Open_vSwitch'),
+          await c('dump', remote, 'Open_vSwitch', 'Bridge', 'name', 'extra'),
+        ];
+        out[impl] = lines;
+      } finally {
+        process.kill(pid, 'SIGTERM');
+        await waitFor(() => !fs.existsSync(pidfile), `${impl} to exit`);
+      }
+      // The file on disk now carries the new schema.
+      expect((await run('ovsdb-tool', ['db-version', tmp.file(`conv-${impl}.db`)])).stdout).toBe('8.4.0\n');
+    }
+    expect(out.ours).toEqual(out.real);
+    expect(out.ours).toEqual(['0 yes\n', '', '0 ', '0 no\n', '0 8.4.0\n', '0 Bridge table\nextra name\n----- ----\n[]    b1\n']);
   });
 });
