@@ -298,8 +298,9 @@ export class RawClient {
       this.sock.once('connect', () => resolve());
       this.sock.once('error', reject);
     });
-    this.sock.on('data', (d: Buffer) => {
-      this.buf += d.toString();
+    this.sock.setEncoding('utf8');
+    this.sock.on('data', (d: string) => {
+      this.buf += d;
       this.split();
     });
     this.sock.on('close', () => (this.closed = true));
@@ -312,31 +313,34 @@ export class RawClient {
     return c;
   }
 
+  // Scanner state survives between reads, so a big message is scanned once, not once per chunk.
+  private scanPos = 0;
+  private depth = 0;
+  private inStr = false;
+  private esc = false;
+
   private split(): void {
-    let depth = 0;
-    let inStr = false;
-    let esc = false;
-    let start = -1;
+    const buf = this.buf;
     let consumed = 0;
-    for (let i = 0; i < this.buf.length; i++) {
-      const ch = this.buf[i];
-      if (inStr) {
-        if (esc) esc = false;
-        else if (ch === '\\') esc = true;
-        else if (ch === '"') inStr = false;
+    for (let i = this.scanPos; i < buf.length; i++) {
+      const ch = buf.charCodeAt(i);
+      if (this.inStr) {
+        if (this.esc) this.esc = false;
+        else if (ch === 0x5c) this.esc = true;
+        else if (ch === 0x22) this.inStr = false;
         continue;
       }
-      if (ch === '"') inStr = true;
-      else if (ch === '{' || ch === '[') {
-        if (depth++ === 0) start = i;
-      } else if (ch === '}' || ch === ']') {
-        if (--depth === 0) {
-          this.messages.push(JSON.parse(this.buf.slice(start, i + 1)));
+      if (ch === 0x22) this.inStr = true;
+      else if (ch === 0x7b || ch === 0x5b) this.depth++;
+      else if (ch === 0x7d || ch === 0x5d) {
+        if (--this.depth === 0) {
+          this.messages.push(JSON.parse(buf.slice(consumed, i + 1)));
           consumed = i + 1;
         }
       }
     }
-    this.buf = this.buf.slice(consumed);
+    this.buf = buf.slice(consumed);
+    this.scanPos = this.buf.length;
   }
 
   send(data: string | Buffer): void {
