@@ -9,7 +9,7 @@
 // offset); the 'reference' policy keeps the records before it and cuts the rest, as ovsdb-server 3.1 does.
 // Compaction: online (compact()) and automatic (the reference's schedule, CompactionSchedule), both an
 // atomic "<file>.tmp" + rename, so a crash at any point leaves the old or the new file, complete.
-import { datumApplyDiff, datumDiff, datumEquals, datumFromJson, datumToJson, defaultDatum, isDefault, sizeOk, type Datum } from '../schema/datum.ts';
+import { datumApplyDiff, datumDiff, datumEquals, datumFromJson, datumToJson, datumToText, defaultDatum, isDefault, sizeOk, type Datum } from '../schema/datum.ts';
 import { OvsdbError } from '../schema/error.ts';
 import { isJsonObject, parseJson, stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { parseSchema, schemaToJson, type DatabaseSchema, type TableSchema } from '../schema/schema.ts';
@@ -75,68 +75,70 @@ export class CompactionSchedule {
 const parse = (text: string): JsonValue => parseJson(text, true);
 
 /**
- * One commit as a file record (null when nothing persistent changed). With `diff`, modified columns are
- * written as column diffs (`_is_diff: true`), except when a diff would trip the 3.1 reader: a diff with more
- * elements than the column's max (3.1 parses diffs with the size check and refuses the file), or a diff
- * applied to a min≥1 set holding its default (3.1 replaces instead of applying, BUG-3.1). Such a commit is
- * written with full values and no `_is_diff`, which every reader applies correctly.
+ * One commit as the JSON text of a file record (null when nothing persistent changed). With `diff`, modified
+ * columns are written as column diffs (`_is_diff: true`), except when a diff would trip the 3.1 reader: a diff
+ * with more elements than the column's max (3.1 parses diffs with the size check and refuses the file), or a
+ * diff applied to a min≥1 set holding its default (3.1 replaces instead of applying, BUG-3.1). Such a commit
+ * is written with full values and no `_is_diff`, which every reader applies correctly.
+ *
+ * The text is built directly: an object per record keyed by row uuids would give V8 a new hidden class per
+ * uuid, which costs more than the rest of the write path.
  */
-export function commitToRecord(commit: Commit, opts: { diff: boolean; date?: number }): JsonObject | null {
-  const rec = buildRecord(commit, opts.diff, opts.date);
-  if (rec === UNSAFE_DIFF) return buildRecord(commit, false, opts.date) as JsonObject | null;
+export function commitToRecordText(commit: Commit, opts: { diff: boolean; date?: number }): string | null {
+  const rec = buildRecordText(commit, opts.diff, opts.date);
+  if (rec === UNSAFE_DIFF) return buildRecordText(commit, false, opts.date) as string | null;
   return rec;
+}
+
+/** The same record as a JSON object (tools and tests). */
+export function commitToRecord(commit: Commit, opts: { diff: boolean; date?: number }): JsonObject | null {
+  const text = commitToRecordText(commit, opts);
+  return text === null ? null : (parse(text) as JsonObject);
 }
 
 const UNSAFE_DIFF = Symbol('unsafe diff');
 
-function buildRecord(commit: Commit, diff: boolean, date?: number): JsonObject | null | typeof UNSAFE_DIFF {
-  const rec: JsonObject = { _date: date ?? Date.now() };
-  if (commit.comment) rec._comment = commit.comment;
-  let any = false;
+function buildRecordText(commit: Commit, diff: boolean, date?: number): string | null | typeof UNSAFE_DIFF {
+  let body = '';
   for (const [tname, changes] of commit.tables) {
-    const tableJson: JsonObject = {};
-    let tableAny = false;
+    let tableText = '';
     for (const ch of changes.values()) {
       if (ch.new === null) {
-        tableJson[ch.uuid] = null;
-        tableAny = true;
+        tableText += (tableText === '' ? '"' : ',"') + ch.uuid + '":null';
         continue;
       }
-      const rowJson: JsonObject = {};
-      let rowAny = false;
-      for (const col of ch.table.columns) {
+      let rowText = '';
+      const cols = ch.table.columns;
+      const newData = ch.new.data;
+      const oldData = ch.old === null ? null : ch.old.data;
+      for (let i = 0; i < cols.length; i++) {
+        const col = cols[i];
         if (!col.persistent) continue;
-        const nv = ch.new.data[col.index];
-        if (ch.old === null) {
+        const nv = newData[col.index];
+        let d = nv;
+        if (oldData === null) {
           if (isDefault(col.type, nv)) continue;
-          rowJson[col.name] = datumToJson(col.type, nv);
-          rowAny = true;
         } else {
-          const ov = ch.old.data[col.index];
+          const ov = oldData[col.index];
           if (ov === nv || datumEquals(ov, nv)) continue;
-          let d = nv;
           if (diff) {
             d = datumDiff(col.type, ov, nv);
             const t = col.type;
             if (t.max > 1 && (d.keys.length > t.max || (t.min >= 1 && isDefault(t, ov)))) return UNSAFE_DIFF;
           }
-          rowJson[col.name] = datumToJson(col.type, d);
-          rowAny = true;
         }
+        rowText += (rowText === '' ? '"' : ',"') + col.name + '":' + datumToText(col.type, d);
       }
-      if (ch.old === null || rowAny) {
-        tableJson[ch.uuid] = rowJson;
-        tableAny = true;
+      if (oldData === null || rowText !== '') {
+        tableText += (tableText === '' ? '"' : ',"') + ch.uuid + '":{' + rowText + '}';
       }
     }
-    if (tableAny) {
-      rec[tname] = tableJson;
-      any = true;
-    }
+    if (tableText !== '') body += ',"' + tname + '":{' + tableText + '}';
   }
-  if (!any) return null;
-  if (diff) rec._is_diff = true;
-  return rec;
+  if (body === '') return null;
+  let rec = '{"_date":' + String(date ?? Date.now());
+  if (commit.comment) rec += ',"_comment":' + JSON.stringify(commit.comment);
+  return rec + body + (diff ? ',"_is_diff":true}' : '}');
 }
 
 /** All rows as one record of inserts (compaction, conversion, snapshots). */
@@ -296,10 +298,10 @@ export class FileStorage {
 
   /** Appends the commit's record (nothing if no persistent column changed); fdatasync if durable. */
   write(commit: Commit): void {
-    const rec = commitToRecord(commit, { diff: this.diff });
-    if (rec === null) return;
+    const text = commitToRecordText(commit, { diff: this.diff });
+    if (text === null) return;
     try {
-      this.log.append(stringify(rec));
+      this.log.append(text);
       if (commit.durable) this.log.sync();
     } catch (e) {
       const err = toOvsdbError(e);

@@ -13,7 +13,7 @@
 //     truncate the file there on the next write.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parseJson, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { LogError, ioError } from './log-error.ts';
 import {
@@ -118,8 +118,9 @@ const READ_CHUNK = 1 << 20;
 const NEW_FILE_MODE = 0o660; // the kernel applies the umask, as the reference's creat() does
 const HEADER_PREFIX = 'OVSDB JSON ';
 
+// One-shot hash: a Hash object per record cost as much as the hashing itself.
 function sha1Hex(data: Uint8Array): string {
-  return createHash('sha1').update(data).digest('hex');
+  return hash('sha1', data, 'hex');
 }
 
 /** Header plus body of one record holding `text` (one line of JSON, "\n" added), as one buffer. */
