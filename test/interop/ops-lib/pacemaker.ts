@@ -65,6 +65,8 @@ export interface ClusterConfig {
   masterIp: string;
   nbPort: number;
   sbPort: number;
+  /** With TLS: the nodes' key, certificate and CA files (nb/sb_master_protocol=ssl). */
+  ssl?: { key: string; cert: string; ca: string };
 }
 
 /** The shared state of a two-or-more-node pretend cluster. */
@@ -174,6 +176,18 @@ export class OcfNode extends OvnNode {
       OCF_RESKEY_nb_master_port: String(c.nbPort),
       OCF_RESKEY_sb_master_port: String(c.sbPort),
       OCF_RESKEY_manage_northd: 'no',
+      ...(c.ssl
+        ? {
+            OCF_RESKEY_nb_master_protocol: 'ssl',
+            OCF_RESKEY_sb_master_protocol: 'ssl',
+            OCF_RESKEY_ovn_nb_db_privkey: c.ssl.key,
+            OCF_RESKEY_ovn_nb_db_cert: c.ssl.cert,
+            OCF_RESKEY_ovn_nb_db_cacert: c.ssl.ca,
+            OCF_RESKEY_ovn_sb_db_privkey: c.ssl.key,
+            OCF_RESKEY_ovn_sb_db_cert: c.ssl.cert,
+            OCF_RESKEY_ovn_sb_db_cacert: c.ssl.ca,
+          }
+        : {}),
       ...extra,
     };
   }
@@ -189,6 +203,6 @@ export class OcfNode extends OvnNode {
         if (v) extra[`OCF_RESKEY_CRM_meta_notify_${k}_uname`] = v.join(' ');
       }
     }
-    return run('bash', [OCF_AGENT, name], { env: this.ocfEnv(extra), timeoutMs: 90_000 });
+    return run('bash', [OCF_AGENT, name], { env: this.ocfEnv(extra), timeoutMs: 60_000 });
   }
 }
