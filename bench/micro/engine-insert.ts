@@ -2,11 +2,13 @@
 // table size. Measures single-row insert, update by _uuid, delete by _uuid, and a select whose where is on
 // an indexed vs an unindexed column, at table sizes 0, 1k, 10k, 100k; prints ops/s per size.
 //
-//   npx tsx bench/micro/engine-insert.ts [--sizes 0,1000,10000,100000] [--ms 600]
+//   node --expose-gc --import tsx bench/micro/engine-insert.ts [--sizes 0,1000,10000,100000] [--ms 600]
+//   (npx tsx also works; --expose-gc lets it collect the previous cell's garbage before each cell)
 //
 // Each cell runs full transactions (execute + apply, as the server does) for about --ms milliseconds after a
-// warm-up, and reports the best of three windows, in operations per second of process CPU time. Delete starts from size N plus a reserve of victims, so its
-// table is slightly larger. Sizes 0 use one row for update/mutate/select (something must match).
+// warm-up, and reports the best of nine windows, in operations per second of process CPU time (the machine
+// is shared: the best window is the least disturbed one). Delete starts from size N plus a reserve of
+// victims, so its table is slightly larger. Sizes 0 use one row for update/mutate/select (something must match).
 import { performance } from 'node:perf_hooks';
 import type { JsonValue } from '../../schema/json.ts';
 import { createDatabase, transactJson, type Database } from '../../storage/index.ts';
@@ -33,6 +35,7 @@ function arg(name: string, dflt: string): string {
 }
 const SIZES = arg('--sizes', '0,1000,10000,100000').split(',').map(Number);
 let BUDGET_MS = Number(arg('--ms', '600'));
+const WINDOWS = 9;
 
 const uuidOf = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 const row = (n: number): JsonValue => ({
@@ -60,22 +63,22 @@ function fill(db: Database, n: number): number[] {
 }
 
 /**
- * Runs `step(i)` in three windows of about BUDGET_MS/3 after a warm-up (at most maxIters calls in all) and
- * returns the best window's ops/s: the machine is shared, and the best window is the least disturbed one.
+ * Runs `step(i)` in WINDOWS windows of about BUDGET_MS/WINDOWS after a warm-up (at most maxIters calls in
+ * all) and returns the best window's ops/s.
  */
 function measure(step: (i: number) => void, maxIters = 1e6): number {
   let i = 0;
   const warm = Math.min(300, maxIters >> 2);
   for (; i < warm; i++) step(i);
   let best = 0;
-  for (let w = 0; w < 3 && i < maxIters; w++) {
+  for (let w = 0; w < WINDOWS && i < maxIters; w++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     let n = 0;
     while (i < maxIters) {
       step(i++);
       n++;
-      if ((n & 7) === 0 && performance.now() - t0 >= BUDGET_MS / 3) break;
+      if ((n & 7) === 0 && performance.now() - t0 >= BUDGET_MS / WINDOWS) break;
     }
     // CPU time of this process, not wall time: the machine is shared and wall time mostly measures the others.
     const c = process.cpuUsage(c0);
