@@ -17,7 +17,9 @@ import type { CommitHistory } from './history.ts';
 import {
   composeConditionChange,
   composeInitial,
+  composeInitialText,
   composeUpdates,
+  composeUpdatesText,
   DeltaBuffer,
   type TableDeltas,
 } from './monitor-compose.ts';
@@ -93,6 +95,11 @@ export class Monitor {
     return composeInitial(this.db, this.specValue);
   }
 
+  /** initial() as JSON text (what the session sends). */
+  initialText(): string {
+    return composeInitialText(this.db, this.specValue);
+  }
+
   /**
    * The reply of `monitor_cond_since`: `[true, latest, <changes after lastTxnId>]` when the history has
    * them, else `[false, latest, <initial contents>]`.
@@ -101,6 +108,14 @@ export class Monitor {
     const changes = history.since(lastTxnId, this.specValue.tables);
     if (changes === undefined) return [false, history.latest, this.initial()];
     return [true, history.latest, composeUpdates(this.specValue, changes.tables) ?? {}];
+  }
+
+  /** sinceResult() as JSON text. */
+  sinceResultText(history: CommitHistory, lastTxnId: string): string {
+    const changes = history.since(lastTxnId, this.specValue.tables);
+    const latest = JSON.stringify(history.latest);
+    if (changes === undefined) return '[false,' + latest + ',' + this.initialText() + ']';
+    return '[true,' + latest + ',' + (composeUpdatesText(this.specValue, changes.tables) ?? '{}') + ']';
   }
 
   /**
@@ -164,8 +179,7 @@ export class Monitor {
     if (this.readyText !== null) {
       text = this.readyText;
     } else if (this.buffer !== null) {
-      const body = composeUpdates(this.specValue, this.buffer.tables);
-      if (body !== null) text = stringify(body);
+      text = composeUpdatesText(this.specValue, this.buffer.tables);
     }
     this.readyText = null;
     this.readyTables = null;
@@ -267,10 +281,7 @@ export class MonitorSet {
           m.merge(tables, txnId);
           continue;
         }
-        if (text === undefined) {
-          const body = composeUpdates(g.spec, tables);
-          text = body === null ? null : stringify(body);
-        }
+        if (text === undefined) text = composeUpdatesText(g.spec, tables);
         if (text !== null) m.deliver(text, tables, txnId);
       }
     }

@@ -38,8 +38,8 @@ export class SessionMonitors {
     const lastTxnId = version === 3 ? parseLastTxnId(p[3]) : null;
     const monitor = served.monitors.create(p[1], version, p[2]);
     this.byId.set(idKey, { monitor, served });
-    const result = lastTxnId === null ? monitor.initial() : monitor.sinceResult(served.history, lastTxnId);
-    this.session.reply(m.id, result);
+    const text = lastTxnId === null ? monitor.initialText() : monitor.sinceResultText(served.history, lastTxnId);
+    this.session.replyRaw(m.id, text);
   }
 
   change(m: JsonRpcRequest): void {
