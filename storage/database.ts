@@ -150,15 +150,27 @@ export class Database {
     if (commitIsEmpty(commit)) return;
     for (const [tname, changes] of commit.tables) {
       const table = this.table(tname);
+      const hasWeak = weakRefColumns(table.schema).length > 0;
       for (const ch of changes.values()) {
+        if (ch.old && ch.new) {
+          // Modified: keys that did not change are overwritten in place (deleting and re-adding the same
+          // key over and over slows V8's Maps down), and weak links move only if a weak column changed.
+          table.rows.set(ch.uuid, ch.new);
+          this.reindex(table, ch.old, ch.new);
+          if (hasWeak && weakRefColumns(table.schema).some((rc) => ch.old!.data[rc.column.index] !== ch.new!.data[rc.column.index])) {
+            this.unlinkWeak(ch.old, table);
+            this.linkWeak(ch.new, table);
+          }
+          continue;
+        }
         if (ch.old) {
           this.unindex(table, ch.old);
-          this.unlinkWeak(ch.old, table);
+          if (hasWeak) this.unlinkWeak(ch.old, table);
         }
         if (ch.new) {
           table.rows.set(ch.uuid, ch.new);
           this.index(table, ch.new);
-          this.linkWeak(ch.new, table);
+          if (hasWeak) this.linkWeak(ch.new, table);
         } else {
           table.rows.delete(ch.uuid);
           table.refCount.delete(ch.uuid);
@@ -180,6 +192,17 @@ export class Database {
   private index(table: Table, row: Row): void {
     const idx = table.schema.indexes;
     for (let i = 0; i < idx.length; i++) table.indexes[i].set(indexKey(row.data, idx[i], row), row);
+  }
+
+  private reindex(table: Table, old: Row, next: Row): void {
+    const idx = table.schema.indexes;
+    for (let i = 0; i < idx.length; i++) {
+      const ko = indexKey(old.data, idx[i], old);
+      const kn = indexKey(next.data, idx[i], next);
+      const map = table.indexes[i];
+      if (ko !== kn && map.get(ko)?.uuid === old.uuid) map.delete(ko);
+      map.set(kn, next);
+    }
   }
 
   private unindex(table: Table, row: Row): void {
