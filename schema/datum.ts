@@ -12,7 +12,7 @@ import {
   type NamedUuids,
 } from './atom.ts';
 import { OvsdbError, syntaxError } from './error.ts';
-import type { JsonValue } from './json.ts';
+import { needsEscape, quoteString, type JsonValue } from './json.ts';
 import { printedMax, type AtomicType, type BaseType, type ColumnType } from './types.ts';
 
 export interface SetDatum {
@@ -191,7 +191,7 @@ export function atomToText(type: AtomicType, atom: Atom): string {
   switch (typeof atom) {
     case 'string':
       // A uuid is lowercase hex and dashes: nothing to escape.
-      return type === 'uuid' ? '["uuid","' + atom + '"]' : JSON.stringify(atom);
+      return type === 'uuid' ? '["uuid","' + atom + '"]' : quoteString(atom);
     case 'boolean':
       return atom ? 'true' : 'false';
     default:
@@ -204,22 +204,62 @@ export function atomToText(type: AtomicType, atom: Atom): string {
  * updates, dumps). Equal to stringify(datumToJson(type, d)).
  */
 export function datumToText(type: ColumnType, d: Datum): string {
+  if (type.value === undefined && d.keys.length === 1) return atomToText(type.key.type, d.keys[0]);
+  const out: string[] = [];
+  writeDatum(out, type, d);
+  return out.join('');
+}
+
+/**
+ * Appends the pieces of datumToText(type, d) to `out`. Big texts (dumps) are built as one array of pieces
+ * joined once: concatenating them would make a tree of cons strings per row for the GC to copy.
+ */
+export function writeDatum(out: string[], type: ColumnType, d: Datum): void {
   const kt = type.key.type;
   const keys = d.keys;
   const n = keys.length;
   if (type.value) {
-    if (n === 0) return '["map",[]]';
+    if (n === 0) {
+      out.push('["map",[]]');
+      return;
+    }
     const vt = type.value.type;
     const values = d.values!;
-    let s = '["map",[[' + atomToText(kt, keys[0]) + ',' + atomToText(vt, values[0]) + ']';
-    for (let i = 1; i < n; i++) s += ',[' + atomToText(kt, keys[i]) + ',' + atomToText(vt, values[i]) + ']';
-    return s + ']]';
+    out.push('["map",[[');
+    for (let i = 0; i < n; i++) {
+      if (i > 0) out.push('],[');
+      writeAtom(out, kt, keys[i]);
+      out.push(',');
+      writeAtom(out, vt, values[i]);
+    }
+    out.push(']]]');
+    return;
   }
-  if (n === 1) return atomToText(kt, keys[0]);
-  if (n === 0) return '["set",[]]';
-  let s = '["set",[' + atomToText(kt, keys[0]);
-  for (let i = 1; i < n; i++) s += ',' + atomToText(kt, keys[i]);
-  return s + ']]';
+  if (n === 1) {
+    writeAtom(out, kt, keys[0]);
+    return;
+  }
+  if (n === 0) {
+    out.push('["set",[]]');
+    return;
+  }
+  out.push('["set",[');
+  for (let i = 0; i < n; i++) {
+    if (i > 0) out.push(',');
+    writeAtom(out, kt, keys[i]);
+  }
+  out.push(']]');
+}
+
+/** Appends the pieces of atomToText(type, atom) to `out`. */
+export function writeAtom(out: string[], type: AtomicType, atom: Atom): void {
+  if (typeof atom === 'string') {
+    if (type === 'uuid') out.push('["uuid","', atom, '"]');
+    else if (needsEscape(atom)) out.push(JSON.stringify(atom));
+    else out.push('"', atom, '"');
+  } else {
+    out.push(typeof atom === 'boolean' ? (atom ? 'true' : 'false') : String(atom));
+  }
 }
 
 /** As OVS prints a datum in messages: `a`, `[a, b]`, `{k=v, k2=v2}`. */

@@ -1,8 +1,8 @@
 // Turning row changes into <table-updates> (v1, "update") and <table-updates2> (v2/v3, "update2"/"update3")
 // for one monitor spec, per ovsdb-server(7) and reference §3.14.3. Pure functions: the caller decides what
 // set of changes (one commit, a merged backlog, a history span) and serializes the result.
-import { datumDiff, datumToJson, datumToText, isDefault, type Datum } from '../schema/datum.ts';
-import { parseJson, stringify, type JsonObject } from '../schema/json.ts';
+import { datumDiff, isDefault, writeDatum } from '../schema/datum.ts';
+import { parseJson, type JsonObject } from '../schema/json.ts';
 import type { ColumnSchema } from '../schema/schema.ts';
 import { matchesAny } from '../storage/condition.ts';
 import type { Database } from '../storage/database.ts';
@@ -27,34 +27,33 @@ export type TableDeltas = ReadonlyMap<string, ReadonlyMap<string, RowDelta>>;
 
 // Everything is built as JSON text: objects keyed by row uuids would give V8 a new hidden class per uuid,
 // and the text is what goes on the wire anyway. Table and column names are <id>s and row uuids are uuids, so
-// neither needs escaping. The object forms (tests, monitor_cond_since results) parse this text.
-
-/** `"name":<value>` for one column (appended after `sep`). */
-function member(c: ColumnSchema, d: Datum): string {
-  return '"' + c.name + '":' + datumToText(c.type, d);
-}
+// neither needs escaping. Pieces go to one array joined once (no cons-string tree per row). The object forms
+// (tests, monitor_cond_since results) parse this text.
 
 /** Every listed column, defaults included (v1 rows). */
-function rowValues(row: Row, columns: readonly ColumnSchema[]): string {
-  // One object of stable shape per row and one native stringify beat per-atom text concatenation.
-  const o: JsonObject = {};
+function writeRowValues(out: string[], row: Row, columns: readonly ColumnSchema[]): void {
+  out.push('{');
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i];
-    o[c.name] = datumToJson(c.type, columnValue(row, c));
+    out.push(i > 0 ? ',"' : '"', c.name, '":');
+    writeDatum(out, c.type, columnValue(row, c));
   }
-  return stringify(o);
+  out.push('}');
 }
 
 /** The listed columns whose value is not the type's default (v2 initial and insert). */
-function nonDefaultValues(row: Row, columns: readonly ColumnSchema[]): string {
-  const o: JsonObject = {};
+function writeNonDefaultValues(out: string[], row: Row, columns: readonly ColumnSchema[]): void {
+  out.push('{');
+  let first = true;
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i];
     const d = columnValue(row, c);
     if (c.index >= 0 && isDefault(c.type, d)) continue;
-    o[c.name] = datumToJson(c.type, d);
+    out.push(first ? '"' : ',"', c.name, '":');
+    writeDatum(out, c.type, d);
+    first = false;
   }
-  return stringify(o);
+  out.push('}');
 }
 
 function anyChanged(old: Row, next: Row, columns: readonly ColumnSchema[]): boolean {
@@ -62,54 +61,89 @@ function anyChanged(old: Row, next: Row, columns: readonly ColumnSchema[]): bool
   return false;
 }
 
-/** v1 <row-update> text, or null when nothing is reported. */
-export function rowUpdate1Text(mt: MonitoredTable, old: Row | null, next: Row | null): string | null {
+type RowUpdateWriter = (out: string[], mt: MonitoredTable, old: Row | null, next: Row | null) => boolean;
+
+/** Appends a v1 <row-update>; false (nothing appended) when nothing is reported. */
+function writeRowUpdate1(out: string[], mt: MonitoredTable, old: Row | null, next: Row | null): boolean {
   if (old === null) {
-    if (next === null || (mt.select & SELECT_INSERT) === 0) return null;
-    return '{"new":' + rowValues(next, mt.insertColumns) + '}';
+    if (next === null || (mt.select & SELECT_INSERT) === 0) return false;
+    out.push('{"new":');
+    writeRowValues(out, next, mt.insertColumns);
+    out.push('}');
+    return true;
   }
   if (next === null) {
-    if ((mt.select & SELECT_DELETE) === 0) return null;
-    return '{"old":' + rowValues(old, mt.deleteColumns) + '}';
+    if ((mt.select & SELECT_DELETE) === 0) return false;
+    out.push('{"old":');
+    writeRowValues(out, old, mt.deleteColumns);
+    out.push('}');
+    return true;
   }
-  if ((mt.select & SELECT_MODIFY) === 0 || !anyChanged(old, next, mt.allColumns)) return null;
+  if ((mt.select & SELECT_MODIFY) === 0 || !anyChanged(old, next, mt.allColumns)) return false;
   // "old" holds only the changed columns; "new" all of them.
   const cols = mt.modifyColumns;
-  let before = '{';
+  out.push('{"new":');
+  writeRowValues(out, next, cols);
+  out.push(',"old":{');
+  let first = true;
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i];
     if (!columnChanged(old, next, c)) continue;
-    if (before.length > 1) before += ',';
-    before += member(c, columnValue(old, c));
+    out.push(first ? '"' : ',"', c.name, '":');
+    writeDatum(out, c.type, columnValue(old, c));
+    first = false;
   }
-  return '{"new":' + rowValues(next, cols) + ',"old":' + before + '}}';
+  out.push('}}');
+  return true;
 }
 
-/** v2 <row-update2> text, or null when nothing is reported. Modifies that cross the condition become insert/delete. */
-export function rowUpdate2Text(mt: MonitoredTable, old: Row | null, next: Row | null): string | null {
+/** Appends a v2 <row-update2>; false when nothing is reported. Modifies that cross the condition become insert/delete. */
+function writeRowUpdate2(out: string[], mt: MonitoredTable, old: Row | null, next: Row | null): boolean {
   const where = mt.where;
   const oldMatch = old !== null && (where.length === 0 || matchesAny(where, old));
   const newMatch = next !== null && (where.length === 0 || matchesAny(where, next));
   if (newMatch && !oldMatch) {
-    if ((mt.select & SELECT_INSERT) === 0) return null;
-    return '{"insert":' + nonDefaultValues(next!, mt.insertColumns) + '}';
+    if ((mt.select & SELECT_INSERT) === 0) return false;
+    out.push('{"insert":');
+    writeNonDefaultValues(out, next!, mt.insertColumns);
+    out.push('}');
+    return true;
   }
   if (oldMatch && !newMatch) {
-    if ((mt.select & SELECT_DELETE) === 0) return null;
-    return '{"delete":null}';
+    if ((mt.select & SELECT_DELETE) === 0) return false;
+    out.push('{"delete":null}');
+    return true;
   }
-  if (!oldMatch) return null;
+  if (!oldMatch) return false;
   // Both match: a modify.
-  if ((mt.select & SELECT_MODIFY) === 0 || !anyChanged(old!, next!, mt.allColumns)) return null;
-  let diff = '{';
+  if ((mt.select & SELECT_MODIFY) === 0 || !anyChanged(old!, next!, mt.allColumns)) return false;
+  out.push('{"modify":{');
   const cols = mt.modifyColumns;
+  let first = true;
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i];
     if (!columnChanged(old!, next!, c)) continue;
-    if (diff.length > 1) diff += ',';
-    diff += '"' + c.name + '":' + datumToText(c.type, datumDiff(c.type, columnValue(old!, c), columnValue(next!, c)));
+    out.push(first ? '"' : ',"', c.name, '":');
+    writeDatum(out, c.type, datumDiff(c.type, columnValue(old!, c), columnValue(next!, c)));
+    first = false;
   }
-  return '{"modify":' + diff + '}}';
+  out.push('}}');
+  return true;
+}
+
+function rowUpdateText(write: RowUpdateWriter, mt: MonitoredTable, old: Row | null, next: Row | null): string | null {
+  const out: string[] = [];
+  return write(out, mt, old, next) ? out.join('') : null;
+}
+
+/** v1 <row-update> text, or null when nothing is reported. */
+export function rowUpdate1Text(mt: MonitoredTable, old: Row | null, next: Row | null): string | null {
+  return rowUpdateText(writeRowUpdate1, mt, old, next);
+}
+
+/** v2 <row-update2> text, or null when nothing is reported. */
+export function rowUpdate2Text(mt: MonitoredTable, old: Row | null, next: Row | null): string | null {
+  return rowUpdateText(writeRowUpdate2, mt, old, next);
 }
 
 export function rowUpdate1(mt: MonitoredTable, old: Row | null, next: Row | null): JsonObject | null {
@@ -124,20 +158,24 @@ export function rowUpdate2(mt: MonitoredTable, old: Row | null, next: Row | null
 
 /** The <table-updates> / <table-updates2> text for a set of changes, or null if there is nothing to report. */
 export function composeUpdatesText(spec: MonitorSpec, deltas: TableDeltas): string | null {
-  const rowUpdate = spec.version === 1 ? rowUpdate1Text : rowUpdate2Text;
-  let out = '';
+  const write = spec.version === 1 ? writeRowUpdate1 : writeRowUpdate2;
+  const out: string[] = [];
   for (const [name, rows] of deltas) {
     const mt = spec.tables.get(name);
     if (mt === undefined) continue;
-    let t = '';
+    const tableStart = out.length;
     for (const [uuid, ch] of rows) {
-      const ru = rowUpdate(mt, ch.old, ch.new);
-      if (ru === null) continue;
-      t += (t === '' ? '"' : ',"') + uuid + '":' + ru;
+      const mark = out.length;
+      out.push(mark === tableStart ? '"' : ',"', uuid, '":');
+      if (!write(out, mt, ch.old, ch.new)) out.length = mark;
     }
-    if (t !== '') out += (out === '' ? '{"' : ',"') + name + '":{' + t + '}';
+    if (out.length === tableStart) continue;
+    out.splice(tableStart, 0, (tableStart === 0 ? '{"' : ',"') + name + '":{');
+    out.push('}');
   }
-  return out === '' ? null : out + '}';
+  if (out.length === 0) return null;
+  out.push('}');
+  return out.join('');
 }
 
 export function composeUpdates(spec: MonitorSpec, deltas: TableDeltas): JsonObject | null {
@@ -147,27 +185,35 @@ export function composeUpdates(spec: MonitorSpec, deltas: TableDeltas): JsonObje
 
 /**
  * The monitor reply's initial contents as text: rows of tables whose select has `initial` (v2: matching rows
- * only). Large tables are built as parts joined once.
+ * only).
  */
 export function composeInitialText(db: Database, spec: MonitorSpec): string {
-  const tables: string[] = [];
+  const out: string[] = ['{'];
   for (const [name, mt] of spec.tables) {
     if ((mt.select & SELECT_INITIAL) === 0) continue;
-    const parts: string[] = [];
     const cols = mt.initialColumns;
     const where = mt.where;
     const v1 = spec.version === 1;
+    const tableStart = out.length;
+    out.push(tableStart === 1 ? '"' : ',"', name, '":{');
+    let first = true;
     for (const row of db.table(name).rows.values()) {
       if (v1) {
-        parts.push('"' + row.uuid + '":{"new":' + rowValues(row, cols) + '}');
+        out.push(first ? '"' : ',"', row.uuid, '":{"new":');
+        writeRowValues(out, row, cols);
       } else {
         if (where.length !== 0 && !matchesAny(where, row)) continue;
-        parts.push('"' + row.uuid + '":{"initial":' + nonDefaultValues(row, cols) + '}');
+        out.push(first ? '"' : ',"', row.uuid, '":{"initial":');
+        writeNonDefaultValues(out, row, cols);
       }
+      out.push('}');
+      first = false;
     }
-    if (parts.length > 0) tables.push('"' + name + '":{' + parts.join(',') + '}');
+    if (first) out.length = tableStart;
+    else out.push('}');
   }
-  return '{' + tables.join(',') + '}';
+  out.push('}');
+  return out.join('');
 }
 
 export function composeInitial(db: Database, spec: MonitorSpec): JsonObject {
@@ -182,25 +228,31 @@ export function composeConditionChangeText(
   db: Database,
   tables: ReadonlyMap<string, { readonly before: MonitoredTable; readonly after: MonitoredTable }>,
 ): string | null {
-  let out = '';
+  const out: string[] = [];
   for (const [name, { before, after }] of tables) {
-    let t = '';
+    const tableStart = out.length;
+    out.push(tableStart === 0 ? '{"' : ',"', name, '":{');
+    let first = true;
     for (const row of db.table(name).rows.values()) {
       const was = before.where.length === 0 || matchesAny(before.where, row);
       const is = after.where.length === 0 || matchesAny(after.where, row);
-      let ru: string;
       if (is && !was) {
         if ((after.select & SELECT_INSERT) === 0) continue;
-        ru = '{"insert":' + nonDefaultValues(row, after.insertColumns) + '}';
+        out.push(first ? '"' : ',"', row.uuid, '":{"insert":');
+        writeNonDefaultValues(out, row, after.insertColumns);
+        out.push('}');
       } else if (was && !is) {
         if ((after.select & SELECT_DELETE) === 0) continue;
-        ru = '{"delete":null}';
+        out.push(first ? '"' : ',"', row.uuid, '":{"delete":null}');
       } else continue;
-      t += (t === '' ? '"' : ',"') + row.uuid + '":' + ru;
+      first = false;
     }
-    if (t !== '') out += (out === '' ? '{"' : ',"') + name + '":{' + t + '}';
+    if (first) out.length = tableStart;
+    else out.push('}');
   }
-  return out === '' ? null : out + '}';
+  if (out.length === 0) return null;
+  out.push('}');
+  return out.join('');
 }
 
 export function composeConditionChange(

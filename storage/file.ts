@@ -9,7 +9,7 @@
 // offset); the 'reference' policy keeps the records before it and cuts the rest, as ovsdb-server 3.1 does.
 // Compaction: online (compact()) and automatic (the reference's schedule, CompactionSchedule), both an
 // atomic "<file>.tmp" + rename, so a crash at any point leaves the old or the new file, complete.
-import { datumApplyDiff, datumDiff, datumEquals, datumFromJson, datumToJson, datumToText, defaultDatum, isDefault, sizeOk, type Datum } from '../schema/datum.ts';
+import { datumApplyDiff, datumDiff, datumEquals, datumFromJson, datumToJson, defaultDatum, writeDatum, isDefault, sizeOk, type Datum } from '../schema/datum.ts';
 import { OvsdbError } from '../schema/error.ts';
 import { isJsonObject, parseJson, stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { parseSchema, schemaToJson, type DatabaseSchema, type TableSchema } from '../schema/schema.ts';
@@ -99,15 +99,23 @@ export function commitToRecord(commit: Commit, opts: { diff: boolean; date?: num
 const UNSAFE_DIFF = Symbol('unsafe diff');
 
 function buildRecordText(commit: Commit, diff: boolean, date?: number): string | null | typeof UNSAFE_DIFF {
-  let body = '';
+  // Pieces go to one array joined once (no cons-string tree per row for big commits).
+  const out: string[] = ['{"_date":', String(date ?? Date.now())];
+  if (commit.comment) out.push(',"_comment":', JSON.stringify(commit.comment));
+  const head = out.length;
   for (const [tname, changes] of commit.tables) {
-    let tableText = '';
+    const tableStart = out.length;
+    out.push(',"', tname, '":{');
+    let firstRow = true;
     for (const ch of changes.values()) {
       if (ch.new === null) {
-        tableText += (tableText === '' ? '"' : ',"') + ch.uuid + '":null';
+        out.push(firstRow ? '"' : ',"', ch.uuid, '":null');
+        firstRow = false;
         continue;
       }
-      let rowText = '';
+      const rowStart = out.length;
+      out.push(firstRow ? '"' : ',"', ch.uuid, '":{');
+      let firstCol = true;
       const cols = ch.table.columns;
       const newData = ch.new.data;
       const oldData = ch.old === null ? null : ch.old.data;
@@ -127,18 +135,23 @@ function buildRecordText(commit: Commit, diff: boolean, date?: number): string |
             if (t.max > 1 && (d.keys.length > t.max || (t.min >= 1 && isDefault(t, ov)))) return UNSAFE_DIFF;
           }
         }
-        rowText += (rowText === '' ? '"' : ',"') + col.name + '":' + datumToText(col.type, d);
+        out.push(firstCol ? '"' : ',"', col.name, '":');
+        writeDatum(out, col.type, d);
+        firstCol = false;
       }
-      if (oldData === null || rowText !== '') {
-        tableText += (tableText === '' ? '"' : ',"') + ch.uuid + '":{' + rowText + '}';
+      if (oldData !== null && firstCol) {
+        out.length = rowStart; // a modify of transient columns only
+        continue;
       }
+      out.push('}');
+      firstRow = false;
     }
-    if (tableText !== '') body += ',"' + tname + '":{' + tableText + '}';
+    if (firstRow) out.length = tableStart;
+    else out.push('}');
   }
-  if (body === '') return null;
-  let rec = '{"_date":' + String(date ?? Date.now());
-  if (commit.comment) rec += ',"_comment":' + JSON.stringify(commit.comment);
-  return rec + body + (diff ? ',"_is_diff":true}' : '}');
+  if (out.length === head) return null;
+  out.push(diff ? ',"_is_diff":true}' : '}');
+  return out.join('');
 }
 
 /** All rows as one record of inserts (compaction, conversion, snapshots). */
