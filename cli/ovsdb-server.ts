@@ -7,7 +7,6 @@ import type { RpcLog } from '../server/jsonrpc.ts';
 import { RemoteError } from '../server/remotes.ts';
 import { DbRefError } from '../server/db-remotes.ts';
 import { TlsSettings } from '../server/tls.ts';
-import { setSslClientOptions } from '../server/jsonrpc-client.ts';
 import { UnixctlServer } from '../server/unixctl.ts';
 import { daemonize, notifyStartupComplete, saveRuntimeState, describeStatus } from './daemon.ts';
 import { addFileToUnlink, exitCleanup } from './fatal-signal.ts';
@@ -102,9 +101,6 @@ async function main(): Promise<void> {
     if (e instanceof DbRefError) fatal(`${e.message}\n`);
     throw e;
   }
-  // Outgoing ssl: connections (--sync-from=ssl:…) use the same key, certificate and CA.
-  const ssl = app.ssl;
-  setSslClientOptions(() => ssl.clientOptions(ssl.material()));
 
   const remotes = saved ? saved.remotes : [...new Set(opts.remotes)];
   for (const r of remotes) {

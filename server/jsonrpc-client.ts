@@ -3,7 +3,6 @@
 
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import tls from 'node:tls';
 import type { JsonValue } from '../schema/json.ts';
 import { parseConnectionMethod, shortUnixPath, type ConnectionMethod } from './jsonrpc-address.ts';
 import { JsonRpcConnection, type JsonRpcConnectionOptions, type JsonRpcMessage, type JsonRpcRequest } from './jsonrpc.ts';
@@ -21,13 +20,6 @@ export class JsonRpcClosedError extends Error {
   override name = 'JsonRpcClosedError';
 }
 
-/** TLS client settings for ssl: targets, read at each connect; process-wide, as OVS's SSL configuration is. */
-let sslClientOptions: (() => tls.ConnectionOptions) | null = null;
-
-export function setSslClientOptions(fn: (() => tls.ConnectionOptions) | null): void {
-  sslClientOptions = fn;
-}
-
 /**
  * Open a stream socket to an active connection method ("unix:PATH", "tcp:HOST:PORT", "tcp:[::1]:PORT").
  * Rejects with the socket error (its `code` is the errno name, e.g. ENOENT, ECONNREFUSED).
@@ -39,24 +31,8 @@ export function connectSocket(target: string): Promise<net.Socket> {
   } catch (e) {
     return Promise.reject(e as Error);
   }
-  if (m.type === 'ssl') {
-    const ssl = m;
-    if (sslClientOptions === null) return Promise.reject(new Error(`${target}: SSL connections need --private-key, --certificate and --ca-cert`));
-    let options: tls.ConnectionOptions;
-    try {
-      options = sslClientOptions();
-    } catch (e) {
-      return Promise.reject(e as Error);
-    }
-    return new Promise((resolve, reject) => {
-      const s = tls.connect({ ...options, host: ssl.host, port: ssl.port });
-      s.once('error', reject);
-      s.once('secureConnect', () => {
-        s.off('error', reject);
-        resolve(s);
-      });
-    });
-  }
+  // ssl: targets go through server/tls.ts connectRemote(), which knows the TLS settings.
+  if (m.type === 'ssl') return Promise.reject(new Error(`${target}: SSL connections need the TLS settings (connectRemote)`));
   if (m.type !== 'unix' && m.type !== 'tcp') {
     return Promise.reject(new Error(`${target}: not an active connection method`));
   }
