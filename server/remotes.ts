@@ -29,8 +29,22 @@ export interface Remote {
 
 export class RemoteError extends Error {}
 
+/**
+ * The largest JSON-RPC message a client may send, in bytes. The reference has no limit; ours defaults to
+ * 256 MiB (a huge southbound transaction fits) and OVSDB_TS_MAX_MESSAGE_SIZE lowers or raises it.
+ */
+function maxMessageSize(): number | undefined {
+  const v = Number(process.env['OVSDB_TS_MAX_MESSAGE_SIZE']);
+  return Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
 function attach(server: OvsdbServer, socket: net.Socket, name: string, opts: RemoteOptions, probeDefault: number, log: RpcLog, set: Set<Session>): Session {
-  const conn = new JsonRpcConnection(socket, { name, log, probeInterval: opts.probeInterval ?? probeDefault });
+  const conn = new JsonRpcConnection(socket, {
+    name,
+    log,
+    probeInterval: opts.probeInterval ?? probeDefault,
+    maxMessageSize: maxMessageSize(),
+  });
   const peerCn = socket instanceof tls.TLSSocket ? peerCommonName(socket) : null;
   const s = new Session(server, conn, { readOnly: opts.readOnly, role: opts.role, peerId: peerCn ?? undefined });
   set.add(s);
