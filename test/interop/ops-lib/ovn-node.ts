@@ -19,21 +19,37 @@ export function pathFor(impl: Impl): string {
 
 /**
  * Run a tool to completion with stdin closed (the shell scripts exit before reading it; a pipe there
- * would raise EPIPE), killing it after `timeoutMs`.
+ * would raise EPIPE). After `timeoutMs` its whole process group is killed, so a hung grandchild (an
+ * ovn-appctl waiting on a silent server, say) cannot keep the pipes open; daemons have left the group.
  */
 export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
+    let timedOut = false;
+    let settled = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
+      resolve({ code, signal, stdout, stderr: timedOut ? `${stderr}[killed after ${opts.timeoutMs ?? 20_000} ms]\n` : stderr });
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      // A daemon that never finished starting (so never closed the stdio it inherited) keeps the pipes
+      // open: do not wait for them.
+      setTimeout(() => finish(child.exitCode, child.signalCode), 2000).unref();
+    }, opts.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => finish(code, signal));
   });
 }
 
@@ -203,19 +219,18 @@ export class OvnNode {
     await waitFor(async () => (last = await this.status(db)) === want, `${this.name} status_ovn${db} = ${JSON.stringify(want)} (last ${JSON.stringify(last)})`, 30_000);
   }
 
-  /** A crash: SIGKILL the --monitor process (so nothing restarts the daemon), then the daemon. */
+  /**
+   * A crash: SIGKILL the daemon. Its --monitor only restarts after crash signals (SEGV, ABRT, ...), so it
+   * reaps the daemon and exits; killing the monitor too would leave the daemon a zombie of a pid 1 that may
+   * not reap, which ovn-ctl's /proc checks would take for a live process.
+   */
   crash(db: DbKind): number | null {
     const pid = this.pid(db);
-    if (pid === null) return null;
-    const mon = parentOf(pid);
-    for (const p of [mon, pid]) {
-      if (p !== null && p > 1 && commOf(p) === 'ovsdb-server') {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+    if (pid === null || commOf(pid) !== 'ovsdb-server') return null;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
     }
     return pid;
   }
