@@ -25,13 +25,13 @@ export interface MapDatum {
 }
 export type Datum = SetDatum | MapDatum;
 
-export const EMPTY_SET: SetDatum = Object.freeze({ keys: Object.freeze([]) as readonly Atom[] });
-export const EMPTY_MAP: MapDatum = Object.freeze({
-  keys: Object.freeze([]) as readonly Atom[],
-  values: Object.freeze([]) as readonly Atom[],
-});
+// Every datum has the same hidden class ({keys, values}, values undefined for sets) and plain packed arrays,
+// so datum code stays monomorphic; frozen objects or arrays would each add a map (and deopts). The shared
+// empty datums are readonly by type, not frozen.
+export const EMPTY_SET: SetDatum = { keys: [] as readonly Atom[], values: undefined };
+export const EMPTY_MAP: MapDatum = { keys: [] as readonly Atom[], values: [] as readonly Atom[] };
 
-export const setOf = (keys: readonly Atom[]): SetDatum => ({ keys });
+export const setOf = (keys: readonly Atom[]): SetDatum => ({ keys, values: undefined });
 export const mapOf = (keys: readonly Atom[], values: readonly Atom[]): MapDatum => ({ keys, values });
 export const emptyDatum = (type: ColumnType): Datum => (type.value ? EMPTY_MAP : EMPTY_SET);
 
@@ -145,13 +145,13 @@ export function datumFromJson(type: ColumnType, json: JsonValue, opts: DatumPars
     const pairs = json[1];
     if (!opts.ignoreSize && (pairs.length < type.min || pairs.length > type.max))
       throw sizeError(type, pairs.length, json);
-    const keys: Atom[] = new Array(pairs.length);
-    const values: Atom[] = new Array(pairs.length);
+    const keys: Atom[] = [];
+    const values: Atom[] = [];
     for (let i = 0; i < pairs.length; i++) {
       const p = pairs[i];
       if (!Array.isArray(p) || p.length !== 2) throw syntaxError('expected 2-element array', p);
-      keys[i] = parseBaseAtom(type.key, p[0], symtab, check);
-      values[i] = parseBaseAtom(type.value, p[1], symtab, check);
+      keys.push(parseBaseAtom(type.key, p[0], symtab, check));
+      values.push(parseBaseAtom(type.value, p[1], symtab, check));
     }
     return sortAndCheck(keys, values);
   }
@@ -160,8 +160,8 @@ export function datumFromJson(type: ColumnType, json: JsonValue, opts: DatumPars
     const elems = json[1];
     if (!opts.ignoreSize && (elems.length < type.min || elems.length > type.max))
       throw sizeError(type, elems.length, json);
-    const keys: Atom[] = new Array(elems.length);
-    for (let i = 0; i < elems.length; i++) keys[i] = parseBaseAtom(type.key, elems[i], symtab, check);
+    const keys: Atom[] = [];
+    for (let i = 0; i < elems.length; i++) keys.push(parseBaseAtom(type.key, elems[i], symtab, check));
     return sortAndCheck(keys, undefined);
   }
   if (!opts.ignoreSize && type.min > 1) throw sizeError(type, 1, json);

@@ -36,14 +36,48 @@ const SAFE_MIN = -SAFE_MAX;
 /**
  * True when `text` may hold a number JSON.parse cannot represent as OVS does: a run of 16+ digits (an integer
  * that may exceed 2^53, or digits that decide exactness) or an exponent (integer-valued `1e2`, overflow,
- * underflow). False positives (digits inside strings) only cost speed.
+ * underflow). False positives only cost speed.
  * The nesting limit (JSON_MAX_DEPTH) is enforced by the exact parser and by the stream splitter; the
  * JSON.parse path does not check it.
  */
 export function mayNeedCarefulParse(text: string): boolean {
-  return CAREFUL_RE.test(text);
+  // The regex is a cheap filter; digits and 'e' inside strings (uuids, MAC addresses) make it match often,
+  // so a match is confirmed by a scan that skips strings (the stream splitter's rule, on a string).
+  return CAREFUL_RE.test(text) && unsafeNumberOutsideStrings(text);
 }
 const CAREFUL_RE = /[0-9][eE]|[0-9]{16}/;
+
+/** A digit run of 16+ or a digit followed by 'e'/'E', outside strings (true also for an unterminated string). */
+function unsafeNumberOutsideStrings(text: string): boolean {
+  const n = text.length;
+  let digitRun = 0;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      let q = i + 1;
+      for (;;) {
+        q = text.indexOf('"', q);
+        if (q < 0) return true; // malformed: the exact parser reports it
+        let b = q;
+        while (text.charCodeAt(b - 1) === 92) b--;
+        if ((q - b) % 2 === 0) break;
+        q++;
+      }
+      i = q + 1;
+      digitRun = 0;
+      continue;
+    }
+    i++;
+    if (c >= 48 && c <= 57) {
+      if (++digitRun >= 16) return true;
+      continue;
+    }
+    if ((c === 101 || c === 69) && digitRun > 0) return true;
+    digitRun = 0;
+  }
+  return false;
+}
 
 /**
  * Parse one JSON text. `hasLongNumbers` = false promises that the text holds no 16+ digit run and no exponent
@@ -54,7 +88,7 @@ const CAREFUL_RE = /[0-9][eE]|[0-9]{16}/;
  * bigint), even when written `3.0` or `1e2`; anything else is a double. Strings must not contain U+0000.
  */
 export function parseJson(text: string, hasLongNumbers = true): JsonValue {
-  if ((hasLongNumbers && CAREFUL_RE.test(text)) || text.includes('\\u0000')) {
+  if ((hasLongNumbers && mayNeedCarefulParse(text)) || text.includes('\\u0000')) {
     return new CarefulParser(text).parseText();
   }
   try {

@@ -143,7 +143,7 @@ export function applyMutation(mu: Mutation, value: Datum): Datum {
       break;
     default: {
       const b = mu.arg.keys[0];
-      const keys: Atom[] = new Array(value.keys.length);
+      const keys: Atom[] = [];
       for (let i = 0; i < value.keys.length; i++) {
         const a = value.keys[i];
         const r =
@@ -151,7 +151,7 @@ export function applyMutation(mu: Mutation, value: Datum): Datum {
             ? integerOp(mu.mutator, a as number | bigint, b as number | bigint)
             : realOp(mu.mutator, a as number, Number(b));
         checkAtom(t.key, r);
-        keys[i] = r;
+        keys.push(r);
       }
       keys.sort(compareAtoms);
       for (let i = 1; i < keys.length; i++)

@@ -7,7 +7,8 @@
 //        [--scale 1] [--prof DIR] [--perf FILE]   (--prof: sets PERF_NODE_ARGS="--cpu-prof ..." for a wrapper that passes it to node)
 //
 // --perf: `perf record` each measured phase into FILE.<phase> (run node with --perf-basic-prof).
-// Phases: start (process start until list_dbs answers), seq1 (sequential 1-row inserts), pipe64 (64 in flight),
+// Phases: start (process start until list_dbs answers), echo (sequential echo requests: the JSON-RPC path
+// alone; not in the default set), seq1 (sequential 1-row inserts), pipe64 (64 in flight),
 // bigtxn (one txn with N ports), load (ports in 1000-row txns), dump-monitor / dump-monitor_cond / dump-select
 // (initial contents of the loaded ports), restart (start on the loaded file), fanout (subscribers + writer).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -86,6 +87,23 @@ async function seq1(): Promise<void> {
     });
     // normalize to per-1000 below
     const list = results.get('seq1 (per 1000 txn)')!;
+    list[list.length - 1] = (list[list.length - 1]! * 1000) / N_SEQ;
+    await c.close();
+  } finally {
+    await server.dispose();
+  }
+}
+
+/** JSON-RPC path alone: sequential `echo` requests (no database work). */
+async function echo(): Promise<void> {
+  const { server } = await fresh();
+  try {
+    const c = await RpcClient.connect(server.endpoint);
+    for (let i = 0; i < 200; i++) await c.request('echo', [i]);
+    await measure(server, 'echo', 1000, 'req', async () => {
+      for (let i = 0; i < N_SEQ; i++) await c.request('echo', [i]);
+    });
+    const list = results.get('echo (per 1000 req)')!;
     list[list.length - 1] = (list[list.length - 1]! * 1000) / N_SEQ;
     await c.close();
   } finally {
@@ -197,6 +215,7 @@ try {
   for (let r = 0; r < reps; r++) {
     process.stderr.write(`rep ${r + 1}/${reps}\n`);
     if (only.has('seq1') || only.has('start')) await seq1();
+    if (only.has('echo')) await echo();
     if (only.has('pipe64')) await pipe64();
     if (only.has('bigtxn')) await bigtxn();
     if (only.has('load') || only.has('restart') || only.has('dump-monitor')) await load();
