@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 NODE_MODULES_STAMP := node_modules/.package-lock.json
-DEBIAN_PKGS := openvswitch-switch openvswitch-common ovn-central ovn-common python3-openvswitch
+DEBIAN_PKGS := openvswitch-switch openvswitch-common ovn-central ovn-common python3-openvswitch openssl coreutils
 
 .PHONY: all build deps npm-deps os-deps typecheck test unit run bench bench-quick clean
 
@@ -16,10 +16,16 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 
 npm-deps: $(NODE_MODULES_STAMP)
 
-# The real OVS/OVN tools are the oracle for the interop and differential tests.
+# The real OVS/OVN tools are the oracle for the interop and differential tests; openssl makes the test
+# PKI; the Python IDL test runs Debian's /usr/bin/python3. Installed only when something is missing.
+OS_COMMANDS := ovsdb-server ovsdb-client ovsdb-tool ovs-appctl ovs-vsctl ovn-nbctl ovn-sbctl ovn-northd openssl stdbuf
 os-deps:
-	@if ! command -v ovsdb-server >/dev/null || ! command -v ovn-nbctl >/dev/null || ! python3 -c 'import ovs.db.idl' 2>/dev/null && ! /usr/bin/python3 -c 'import ovs.db.idl' 2>/dev/null; then \
-	  echo "Installing Debian OVS/OVN packages: $(DEBIAN_PKGS)"; \
+	@missing=""; \
+	for c in $(OS_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	[ -x /usr/share/ovn/scripts/ovn-ctl ] || missing="$$missing ovn-ctl"; \
+	/usr/bin/python3 -c 'import ovs.db.idl' 2>/dev/null || missing="$$missing python3-openvswitch"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages (missing:$$missing): $(DEBIAN_PKGS)"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq $(DEBIAN_PKGS) >/dev/null; \
 	fi
