@@ -119,7 +119,17 @@ const NEW_FILE_MODE = 0o660; // the kernel applies the umask, as the reference's
 const HEADER_PREFIX = 'OVSDB JSON ';
 
 // One-shot hash: a Hash object per record cost as much as the hashing itself.
-function sha1Hex(data: Uint8Array): string {
+/** fs sets whose writeSync is node's: appends may then write strings directly (see writeRecordString). */
+const nativeWrites = new WeakSet<LogFs>();
+
+function makeIo(overrides: Partial<LogFs> | undefined): LogFs {
+  const io: LogFs = { ...nodeFs, ...overrides };
+  // A replaced writeSync (fault injection) must see every write.
+  if (!overrides?.writeSync) nativeWrites.add(io);
+  return io;
+}
+
+function sha1Hex(data: Uint8Array | string): string {
   return hash('sha1', data, 'hex');
 }
 
@@ -219,7 +229,7 @@ export class RecordLog {
    * records() (or readAll()); appending is allowed once reading has finished.
    */
   static open(p: string, opts: LogOpenOptions = {}): RecordLog {
-    const io: LogFs = { ...nodeFs, ...opts.fs };
+    const io = makeIo(opts.fs);
     let fd: number;
     try {
       fd = io.openSync(p, opts.writable ? 'r+' : 'r');
@@ -248,7 +258,7 @@ export class RecordLog {
    * Fails if the file exists. The file is fsynced before returning.
    */
   static create(p: string, schemaText: string, opts: LogCreateOptions = {}): RecordLog {
-    const io: LogFs = { ...nodeFs, ...opts.fs };
+    const io = makeIo(opts.fs);
     let fd: number;
     try {
       fd = io.openSync(p, 'wx+', NEW_FILE_MODE);
@@ -327,10 +337,12 @@ export class RecordLog {
   append(text: string): { offset: number; length: number } {
     this.checkWritable();
     this.truncateIfPending();
-    const rec = encodeRecord(text);
     const offset = this.end;
+    let length: number;
     try {
-      writeFully(this.io, this.fd, rec, offset);
+      length = nativeWrites.has(this.io)
+        ? writeRecordString(this.io, this.fd, text, offset)
+        : writeRecordBuffer(this.io, this.fd, text, offset);
     } catch (err) {
       try {
         this.io.ftruncateSync(this.fd, offset);
@@ -339,11 +351,11 @@ export class RecordLog {
       }
       throw ioError(`${this.path}: write failed`, err);
     }
-    this.end = offset + rec.length;
+    this.end = offset + length;
     if (this.end > this.fileSize) this.fileSize = this.end;
     this.nRecords++;
     this.nSinceOpen++;
-    return { offset, length: rec.length };
+    return { offset, length };
   }
 
   /** fdatasync: makes every appended record durable. */
@@ -573,6 +585,31 @@ export class RecordLog {
     this.truncatePending = false;
     this.fileSize = this.end;
   }
+}
+
+function writeRecordBuffer(io: LogFs, fd: number, text: string, position: number): number {
+  const rec = encodeRecord(text);
+  writeFully(io, fd, rec, position);
+  return rec.length;
+}
+
+/**
+ * encodeRecord + writeFully without building buffers: the sha1 is taken over the string and the record is
+ * written as one string (a small commit's buffer work cost more than the write itself). A short write
+ * finishes from a buffer.
+ */
+function writeRecordString(io: LogFs, fd: number, text: string, position: number): number {
+  const body = text + '\n';
+  const header = HEADER_PREFIX + Buffer.byteLength(body, 'utf8') + ' ' + sha1Hex(body) + '\n';
+  const rec = header + body;
+  const total = Buffer.byteLength(rec, 'utf8');
+  const n = fs.writeSync(fd, rec, position, 'utf8');
+  if (n < total) {
+    if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+    const buf = Buffer.from(rec, 'utf8');
+    writeFully(io, fd, buf.subarray(n), position + n);
+  }
+  return total;
 }
 
 function writeFully(io: LogFs, fd: number, buf: Uint8Array, position: number): void {
