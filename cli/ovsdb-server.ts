@@ -13,7 +13,6 @@ import { addFileToUnlink, exitCleanup } from './fatal-signal.ts';
 import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_TEXT, type ServerOptions } from './options.ts';
 import { getLogger, vlogCommands } from './vlog.ts';
 import { LockfileError } from '../storage/lockfile.ts';
-import { lmdbOpener } from '../storage/lmdb-opener.ts';
 import { setupReplication } from '../replication/setup.ts';
 
 const PROGRAM = 'ovsdb-server';
@@ -61,7 +60,11 @@ async function main(): Promise<void> {
 
   let replication: ReturnType<typeof setupReplication> | null = null;
   const app: ServerApp = new ServerApp({
-    open: opts.storage === 'lmdb' ? lmdbOpener({ log: rpcLog }) : fileOpener({ disableColumnDiff: opts.disableFileColumnDiff, log: rpcLog }),
+    // The LMDB engine (and its native module) loads only when asked for.
+    open:
+      opts.storage === 'lmdb'
+        ? (await import('../storage/lmdb-opener.ts')).lmdbOpener({ log: rpcLog })
+        : fileOpener({ disableColumnDiff: opts.disableFileColumnDiff, log: rpcLog }),
     log: rpcLog,
     columnDiffDisabled: opts.disableFileColumnDiff,
     onConfigChange: () => persist(),
