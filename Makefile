@@ -38,7 +38,7 @@ typecheck: npm-deps
 # Our code bundled into dist/ (npm packages stay external): bin/ovsdb-server starts in a fraction of the
 # time tsx needs. The bin scripts fall back to the TypeScript sources when the bundle is older than them.
 build: npm-deps
-	npx esbuild cli/ovsdb-server.ts cli/main.ts --bundle --platform=node --format=esm --packages=external \
+	npx esbuild cli/ovsdb-server.ts cli/main.ts --bundle --splitting --platform=node --format=esm --packages=external \
 	  --target=node20 --sourcemap --outdir=dist --out-extension:.js=.mjs --log-level=warning
 
 test: deps typecheck build

@@ -22,9 +22,9 @@ export function pathFor(impl: Impl): string {
  * would raise EPIPE). After `timeoutMs` its whole process group is killed, so a hung grandchild (an
  * ovn-appctl waiting on a silent server, say) cannot keep the pipes open; daemons have left the group.
  */
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Outcome> {
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -194,7 +194,8 @@ export class OvnNode {
   }
 
   ovnCtl(...args: string[]): Promise<Outcome> {
-    return run(OVN_CTL, args, { env: this.env, timeoutMs: 60_000 });
+    // In the node's own dir: ovn-ctl may write files relative to its cwd (e.g. with an empty address).
+    return run(OVN_CTL, args, { env: this.env, timeoutMs: 60_000, cwd: this.dir });
   }
 
   nbctl(...args: string[]): Promise<Outcome> {

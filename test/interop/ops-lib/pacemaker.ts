@@ -203,6 +203,6 @@ export class OcfNode extends OvnNode {
         if (v) extra[`OCF_RESKEY_CRM_meta_notify_${k}_uname`] = v.join(' ');
       }
     }
-    return run('bash', [OCF_AGENT, name], { env: this.ocfEnv(extra), timeoutMs: 60_000 });
+    return run('bash', [OCF_AGENT, name], { env: this.ocfEnv(extra), timeoutMs: 60_000, cwd: this.dir });
   }
 }
