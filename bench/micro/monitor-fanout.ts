@@ -1,11 +1,11 @@
 // Micro-benchmark of monitor fan-out and initial dumps (not part of the server; run with
-// `npx tsx server/monitor-bench.ts`). Prints ms per scenario.
+// `npx tsx bench/micro/monitor-fanout.ts`). Prints ms per scenario.
 import { randomUUID } from 'node:crypto';
-import { stringify, type JsonValue } from '../schema/json.ts';
-import { createDatabase, execute } from '../storage/index.ts';
-import type { Database } from '../storage/database.ts';
-import { CommitHistory } from './history.ts';
-import { MonitorSet, type Monitor } from './monitor.ts';
+import { stringify, type JsonValue } from '../../schema/json.ts';
+import { createDatabase, execute } from '../../storage/index.ts';
+import type { Database } from '../../storage/database.ts';
+import { CommitHistory } from '../../server/history.ts';
+import { MonitorSet, type Monitor } from '../../server/monitor.ts';
 
 const SCHEMA = {
   name: 'Bench',
