@@ -85,7 +85,7 @@ function parseValue(table: TableSchema, name: string, json: JsonValue, diff: boo
 }
 
 /** A complete row from an insert/initial/snapshot entry: defaults for the columns not listed. */
-function buildRow(table: TableSchema, uuid: string, columns: JsonObject, version: string): Row {
+function buildRow(table: TableSchema, uuid: string, columns: JsonObject, version: number): Row {
   const data: Datum[] = table.columns.map((c) => defaultDatum(c.type));
   for (const name of Object.keys(columns)) {
     const v = parseValue(table, name, columns[name], false);
@@ -119,7 +119,7 @@ export function updateCommit(db: Database, updates: JsonValue, format: UpdateFor
         skip(`inserting row ${r.uuid} that already exists in table ${table.name}`);
         continue;
       }
-      txn.insert(table.name, buildRow(table, r.uuid, r.columns!, r.uuid));
+      txn.insert(table.name, buildRow(table, r.uuid, r.columns!, 0));
       continue;
     }
     if (existing === null) {
@@ -155,7 +155,7 @@ export function snapshotCommit(
     if (rows === undefined) throw new ReplicationError(`unexpected table ${table.name} in the initial contents`);
     rows.add(r.uuid);
     const old = db.tables.get(table.name)!.rows.get(r.uuid);
-    const next = buildRow(table, r.uuid, r.columns!, old?.version ?? r.uuid);
+    const next = buildRow(table, r.uuid, r.columns!, old?.version ?? 0);
     if (old === undefined) txn.insert(table.name, next);
     else if (rowDataChanged(old, next)) txn.update(table.name, next);
   }

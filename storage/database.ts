@@ -5,7 +5,7 @@ import type { Atom } from '../schema/atom.ts';
 import type { Datum } from '../schema/datum.ts';
 import type { ColumnSchema, DatabaseSchema, TableSchema } from '../schema/schema.ts';
 import { isStrongRef, isWeakRef } from '../schema/types.ts';
-import type { Row } from './row.ts';
+import { versionUuid, type Row } from './row.ts';
 
 /** One row's change in a commit. `old` null: inserted; `new` null: deleted. */
 export interface RowChange {
@@ -31,13 +31,18 @@ export function commitIsEmpty(c: Commit): boolean {
 }
 
 /** A canonical text key for a row's values in some columns (unique index lookups, wait projections). */
-export function valuesKey(data: readonly Datum[], columns: readonly ColumnSchema[], row?: Row): string {
+export function valuesKey(
+  data: readonly Datum[],
+  columns: readonly ColumnSchema[],
+  row?: { readonly uuid: string; readonly version: number | string },
+): string {
   let k = '';
   for (const c of columns) {
     const d: Datum | undefined = c.index >= 0 ? data[c.index] : undefined;
     k += '|';
     if (d === undefined) {
-      k += c.name === '_uuid' ? row?.uuid ?? '' : row?.version ?? '';
+      const v = row?.version ?? '';
+      k += c.name === '_uuid' ? row?.uuid ?? '' : typeof v === 'number' ? versionUuid(v) : v;
       continue;
     }
     k += atomsKey(d.keys);

@@ -2,7 +2,7 @@
 // reference's errors, run it on a Transaction, stop at the first failure, then run the commit checks.
 // Nothing is applied here: the caller writes the commit to storage first, then applies it.
 import { randomUUID } from 'node:crypto';
-import { checkAtom, isUuid, ZERO_UUID, type NamedUuids } from '../schema/atom.ts';
+import { checkAtom, isUuid, type NamedUuids } from '../schema/atom.ts';
 import { compareDatums, datumFromJson, defaultDatum, type Datum } from '../schema/datum.ts';
 import { constraintViolation, OvsdbError, syntaxError } from '../schema/error.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../schema/json.ts';
@@ -197,7 +197,7 @@ class Executor {
       if (c.type.value && d.values) checkAtom(c.type.value, d.values[0]);
     }
     this.checkWritable('insert');
-    const row = { uuid, version: ZERO_UUID, data };
+    const row = { uuid, version: 0, data };
     if (this.ctx.rbac) checkInsert(this.db, this.ctx.rbac, table, row);
     this.txn.insert(table.name, row);
     return { uuid: ['uuid', uuid] };
@@ -333,7 +333,7 @@ class Executor {
       const uuid = given.get(table.columnsByName.get('_uuid')!)?.keys[0] as string | undefined;
       const version = given.get(table.columnsByName.get('_version')!)?.keys[0] as string | undefined;
       const zero = '00000000-0000-0000-0000-000000000000';
-      expected.add(valuesKey(data, columns, { uuid: uuid ?? zero, version: version ?? zero, data }));
+      expected.add(valuesKey(data, columns, { uuid: uuid ?? zero, version: version ?? zero }));
     }
     const actual = new Set<string>();
     for (const row of this.matching(table, where)) actual.add(valuesKey(row.data, columns, row));

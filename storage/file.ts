@@ -211,7 +211,7 @@ export function applyRecord(db: Database, rec: JsonObject, path = 'record'): voi
           data[col.index] = datumFromJson(col.type, cjson, { checkConstraints: false });
         }
       }
-      const row: Row = { uuid, version: existing?.version ?? '', data };
+      const row: Row = { uuid, version: existing?.version ?? 0, data };
       if (existing) txn.update(name, row);
       else txn.insert(name, row);
     }

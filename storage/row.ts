@@ -1,18 +1,39 @@
 // Rows: an immutable uuid + _version + one datum per user column (schema order). A changed row is a new Row
 // that shares the untouched datums with the old one, so "did column i change" starts with an identity test.
+import { randomBytes } from 'node:crypto';
+import { ZERO_UUID } from '../schema/atom.ts';
 import { setOf, datumEquals, datumToJson, type Datum } from '../schema/datum.ts';
 import type { JsonObject } from '../schema/json.ts';
 import { UUID_COLUMN, VERSION_COLUMN, type ColumnSchema, type TableSchema } from '../schema/schema.ts';
 
 export interface Row {
   readonly uuid: string;
-  readonly version: string;
+  /** The row's _version as a number (see versionUuid); 0 for a row not yet committed. */
+  readonly version: number;
   readonly data: readonly Datum[];
+}
+
+// _version is "a UUID that changes whenever the row changes". A per-process random prefix and a counter
+// give exactly that, without a 36-character string and a random UUID per committed row.
+const VERSION_PREFIX = (() => {
+  const h = randomBytes(10).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-`;
+})();
+let lastVersion = 0;
+
+/** A fresh _version for a row being committed. */
+export function nextVersion(): number {
+  return ++lastVersion;
+}
+
+/** The _version as the UUID clients see. */
+export function versionUuid(v: number): string {
+  return v === 0 ? ZERO_UUID : VERSION_PREFIX + v.toString(16).padStart(12, '0');
 }
 
 export function columnValue(row: Row, col: ColumnSchema): Datum {
   if (col.index >= 0) return row.data[col.index];
-  return setOf([col.index === UUID_COLUMN ? row.uuid : row.version]);
+  return setOf([col.index === UUID_COLUMN ? row.uuid : versionUuid(row.version)]);
 }
 
 export function columnChanged(old: Row, next: Row, col: ColumnSchema): boolean {

@@ -1,7 +1,6 @@
 // A transaction's staged changes over a Database, and the commit-time checks in the reference's order
 // (§3.7): drop no-op rows, strong referential integrity, garbage collection, maxRows, weak reference
 // cleanup, unique indexes, new _version. The result is a Commit ready for Database.apply().
-import { randomUUID } from 'node:crypto';
 import { ZERO_UUID, type Atom } from '../schema/atom.ts';
 import { compareDatums, datumToString, mapOf, setOf, type Datum } from '../schema/datum.ts';
 import { constraintViolation, OvsdbError } from '../schema/error.ts';
@@ -16,7 +15,7 @@ import {
   type RowChange,
   type Table,
 } from './database.ts';
-import { columnChanged, rowDataChanged, type Row } from './row.ts';
+import { columnChanged, nextVersion, rowDataChanged, type Row } from './row.ts';
 
 interface Staged {
   readonly old: Row | null;
@@ -345,7 +344,7 @@ export class Transaction {
       for (const [uuid, s] of m) {
         if (s.old === null && s.new === null) continue;
         if (s.old !== null && s.new !== null && !rowDataChanged(s.old, s.new)) continue;
-        const next = s.new ? { uuid, version: randomUUID(), data: s.new.data } : null;
+        const next = s.new ? { uuid, version: nextVersion(), data: s.new.data } : null;
         changes.set(uuid, { table, uuid, old: s.old, new: next });
       }
       if (changes.size > 0) tables.set(tname, changes);

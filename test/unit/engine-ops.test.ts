@@ -1,4 +1,5 @@
 // Every transact operation (RFC 7047 §5.2, reference §3.5) with exact result JSON.
+import { versionUuid } from '../../storage/row.ts';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../schema/json.ts';
 import { err, ok, opsDb, refsDb, rows, run, snapshot, tx, u, U } from './engine-helpers.ts';
@@ -178,7 +179,7 @@ describe('select', () => {
     const row = r[0].rows[0];
     expect(Object.keys(row).sort()).toEqual(['_uuid', '_version', ...Object.keys(rows(db, 'T')[0]).filter((k) => k !== '_uuid')].sort());
     expect(row._uuid).toEqual(U(3));
-    expect(row._version).toEqual(['uuid', db.table('T').rows.get(u(3))!.version]);
+    expect(row._version).toEqual(['uuid', versionUuid(db.table('T').rows.get(u(3))!.version)]);
   });
   it('sorts, projects and removes duplicate projections without _uuid', () => {
     const db = seeded();

@@ -1,4 +1,5 @@
 // Shared helpers for the monitor and history tests (not a test file itself).
+import { versionUuid } from '../../storage/row.ts';
 import { expect } from 'vitest';
 import { OvsdbError } from '../../schema/error.ts';
 import { parseJson, type JsonObject, type JsonValue } from '../../schema/json.ts';
@@ -78,7 +79,7 @@ export class Fixture {
   }
 
   version(table: string, uuid: string): string {
-    return this.db.table(table).rows.get(uuid)!.version;
+    return versionUuid(this.db.table(table).rows.get(uuid)!.version);
   }
 }
 
