@@ -5,6 +5,7 @@
 //   ovsdb-ts tool CMD ARGS...      ovsdb-tool work-alike commands (standard file format and LMDB)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileStorage } from '../storage/file.ts';
@@ -27,7 +28,8 @@ function runServer(args: string[]): Promise<number> {
     const child = spawn(SERVER_BIN, args, { stdio: 'inherit' });
     const forward = (sig: NodeJS.Signals) => child.kill(sig);
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => forward(s));
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    // A server stopped by a signal (Ctrl-C, kill) is reported as the shell would: 128 + signal number.
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
   });
 }
 
