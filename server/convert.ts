@@ -32,11 +32,7 @@ export function convertedDatabase(old: Database, schema: DatabaseSchema): Databa
   }
   const result = execute(db, ops);
   if (result.kind !== 'done') throw new OvsdbError('internal error', 'conversion blocked');
-  const failed = result.result.find((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && 'error' in r);
-  if (failed !== undefined) {
-    const f = failed as JsonObject;
-    throw new OvsdbError(String(f.error), typeof f.details === 'string' ? f.details : '');
-  }
+  if (result.error) throw result.error;
   if (result.commit) db.apply(result.commit);
   return db;
 }

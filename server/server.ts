@@ -129,10 +129,7 @@ export class OvsdbServer {
   transactInternal(served: ServedDatabase, ops: JsonValue[], txnId?: string): void {
     const out = execute(served.db, ops);
     if (out.kind !== 'done') throw new Error('internal transaction blocked');
-    const err = out.result.find((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && 'error' in r);
-    if (err !== undefined || out.result.length > ops.length) {
-      throw new Error(`internal transaction failed: ${JSON.stringify(out.result[out.result.length - 1])}`);
-    }
+    if (out.error) throw new Error(`internal transaction failed: ${out.error.render()}`);
     if (out.commit) this.commit(served, out.commit, txnId);
   }
 

@@ -35,6 +35,8 @@ export type TransactOutcome =
       readonly result: JsonValue[];
       /** The prepared commit, or null if an operation failed or nothing changed. */
       readonly commit: Commit | null;
+      /** The failure (an operation's or the commit checks'), already in `result`; null on success. */
+      readonly error: OvsdbError | null;
     }
   | {
       readonly kind: 'blocked';
@@ -362,15 +364,15 @@ export function execute(db: Database, ops: readonly JsonValue[], ctx: TransactCo
       if (!(e instanceof OvsdbError)) throw e;
       result.push(e.toJson());
       while (result.length < ops.length) result.push(null);
-      return { kind: 'done', result, commit: null };
+      return { kind: 'done', result, commit: null, error: e };
     }
   }
   try {
     const commit = ex.txn.prepare();
-    return { kind: 'done', result, commit: commitIsEmpty(commit) ? null : commit };
+    return { kind: 'done', result, commit: commitIsEmpty(commit) ? null : commit, error: null };
   } catch (e) {
     if (!(e instanceof OvsdbError)) throw e;
     result.push(e.toJson());
-    return { kind: 'done', result, commit: null };
+    return { kind: 'done', result, commit: null, error: e };
   }
 }
