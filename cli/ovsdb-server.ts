@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { OvsdbError } from '../schema/error.ts';
 import { fileOpener, ServerApp } from '../server/app.ts';
 import type { RpcLog } from '../server/jsonrpc.ts';
+import { vlogRpcLog } from '../server/jsonrpc-vlog.ts';
 import { RemoteError } from '../server/remotes.ts';
 import { DbRefError } from '../server/db-remotes.ts';
 import { TlsSettings } from '../server/tls.ts';
@@ -22,13 +23,7 @@ function fatal(msg: string): never {
   process.exit(1);
 }
 
-const rpcLog: RpcLog = (module, level, message) => {
-  const l = getLogger(module);
-  if (level === 'ERR') l.err(message);
-  else if (level === 'WARN') l.warn(message);
-  else if (level === 'INFO') l.info(message);
-  else l.dbg(message);
-};
+const rpcLog: RpcLog = vlogRpcLog;
 
 interface SavedConfig {
   remotes: string[];
