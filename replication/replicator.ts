@@ -345,7 +345,7 @@ export class Replicator {
       for (const t of plan.tables) requests[t] = [{}];
       const key = stringify(requests);
       if (tsActive) {
-        const resume = this.opts.resumable.get(name) === key ? plan.served.lastTxnId : ZERO_UUID;
+        const resume = this.opts.resumable.get(name) === key ? plan.served.history.latest : ZERO_UUID;
         this.opts.resumable.delete(name);
         this.request('monitor_cond_since', [name, name, requests, resume], (reply) => {
           if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[0] !== 'boolean' || typeof reply[1] !== 'string') {
@@ -395,10 +395,7 @@ export class Replicator {
     this.stats.lastUpdateAt = Date.now();
     if (commitIsEmpty(commit)) {
       // Nothing to change here, but the active's id is ours from now on (a resume point for clients).
-      if (txnId !== null && txnId !== served.lastTxnId) {
-        served.history.record(txnId, commit);
-        served.lastTxnId = txnId;
-      }
+      if (txnId !== null && txnId !== served.history.latest) served.history.record(txnId, commit);
       return;
     }
     this.opts.server.commit(served, commit, txnId ?? randomUUID());

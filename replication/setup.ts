@@ -147,7 +147,7 @@ export class ReplicationManager {
     let out = '';
     for (const name of r.databases) {
       const served = this.app.server.databases.get(name);
-      if (served) out += `last transaction id: ${name} ${served.lastTxnId}\n`;
+      if (served) out += `last transaction id: ${name} ${served.history.latest}\n`;
     }
     out += `transactions applied: ${s.transactionsApplied}\n`;
     out +=

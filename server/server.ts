@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import type { Commit } from '../storage/database.ts';
 import { Database } from '../storage/database.ts';
 import { OvsdbError } from '../schema/error.ts';
-import { ZERO_UUID } from '../schema/atom.ts';
 import { LockManager } from './locks.ts';
 import { createServerDatabase, schemaColumnText, SERVER_DB_NAME } from './server-db.ts';
 import { execute } from '../storage/execution.ts';
@@ -35,8 +34,6 @@ export interface ServedDatabase {
   storage: DbStorage | null;
   readonly history: CommitHistory;
   monitors: MonitorSet;
-  /** Latest transaction id (all-zero before the first commit we know of). */
-  lastTxnId: string;
   /** Wait-blocked transactions to retry after each commit. */
   readonly triggers: Set<Trigger>;
 }
@@ -85,7 +82,6 @@ export class OvsdbServer {
       storage,
       history: new CommitHistory(),
       monitors: new MonitorSet(db),
-      lastTxnId: ZERO_UUID,
       triggers: new Set(),
     };
     this.databases.set(db.name, served);
@@ -141,7 +137,6 @@ export class OvsdbServer {
     served.storage?.write(commit, txnId);
     served.db.apply(commit);
     served.history.record(txnId, commit);
-    served.lastTxnId = txnId;
     served.monitors.onCommit(commit, txnId);
     for (const s of this.sessions) s.flushMonitors(served);
     if (served.triggers.size > 0) for (const t of [...served.triggers]) t.retry();

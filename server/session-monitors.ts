@@ -58,7 +58,7 @@ export class SessionMonitors {
       entry.monitor.rename(p[1]);
       this.byId.set(newKey, entry);
     }
-    if (body !== null) this.session.send(entry.monitor.message(stringify(body), entry.served.lastTxnId));
+    if (body !== null) this.session.send(entry.monitor.message(stringify(body), entry.served.history.latest));
     this.session.reply(m.id, {});
   }
 
