@@ -53,7 +53,7 @@ describe('garbage collection of non-root rows', () => {
     const db = refsDb();
     expect(tx(db, [ins('Kid', 2, { name: 'orphan' })])).toEqual([{ uuid: U(2) }]);
     expect(rows(db, 'Kid')).toEqual([]);
-    expect(run(db, [ins('Kid', 2, {})])).toEqual({ kind: 'done', result: [{ uuid: U(2) }], commit: null });
+    expect(run(db, [ins('Kid', 2, {})])).toEqual({ kind: 'done', result: [{ uuid: U(2) }], commit: null, error: null });
   });
   it('dropping the last reference deletes the row and cascades', () => {
     const db = refsDb();
@@ -313,6 +313,7 @@ describe('the Commit record', () => {
       kind: 'done',
       result: [{ uuid: U(1) }, err('aborted', 'aborted by request')],
       commit: null,
+      error: expect.objectContaining({ tag: 'aborted', details: 'aborted by request' }),
     });
   });
 });

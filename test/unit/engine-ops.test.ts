@@ -322,6 +322,7 @@ describe('wait', () => {
       kind: 'done',
       result: [err('timed out', '"wait" timed out after 503 ms')],
       commit: null,
+      error: expect.objectContaining({ tag: 'timed out', details: '"wait" timed out after 503 ms' }),
     });
     // With no timeout, elapsed time never fails it.
     expect(run(db, [w('==', [{ s: 'b' }])], { elapsedMs: 1e9 })).toEqual({ kind: 'blocked', timeoutMs: null });
