@@ -2,7 +2,7 @@
 //   integer → number when |v| ≤ 2^53−1, else bigint (always this canonical choice, so === is value equality);
 //   real → number (rounded to 15 significant digits, which is all ovsdb-server ever prints);
 //   boolean → boolean; string → string; uuid → lowercase 36-character string.
-import { constraintViolation, OvsdbError, syntaxError } from './error.ts';
+import { constraintViolation, syntaxError } from './error.ts';
 import { formatReal, type JsonValue } from './json.ts';
 import type { AtomicType, BaseType } from './types.ts';
 
@@ -213,8 +213,4 @@ export function checkAtom(base: BaseType, atom: Atom): void {
     default:
       return;
   }
-}
-
-export function isOvsdbError(e: unknown): e is OvsdbError {
-  return e instanceof OvsdbError;
 }

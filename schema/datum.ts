@@ -278,10 +278,6 @@ export function datumToString(type: ColumnType, d: Datum): string {
 // ---------------------------------------------------------------------------------------------------------
 // Set algebra on sorted datums (mutations, conditions, diffs).
 
-export function containsKey(d: Datum, key: Atom): boolean {
-  return findAtom(d.keys, key) >= 0;
-}
-
 /** Union; for maps, keys already in `a` keep a's value. */
 export function datumUnion(a: Datum, b: Datum): Datum {
   if (b.keys.length === 0) return a;

@@ -5,7 +5,7 @@ import { datumFromJson, datumToJson } from './datum.ts';
 import { OvsdbError, syntaxError } from './error.ts';
 import { isJsonObject, stringifySorted, type JsonObject, type JsonValue } from './json.ts';
 import { MemberParser } from './parser.ts';
-import { ATOMIC_TYPES, UNLIMITED, type AtomicType, type BaseType, type ColumnType, type RefType } from './types.ts';
+import { ATOMIC_TYPES, isScalar, UNLIMITED, type AtomicType, type BaseType, type ColumnType, type RefType } from './types.ts';
 
 /** Index of the implicit columns in ColumnSchema.index. */
 export const UUID_COLUMN = -1;
@@ -196,7 +196,7 @@ export function baseTypeToJson(b: BaseType): JsonValue {
 export function columnTypeToJson(t: ColumnType): JsonValue {
   // Only an unconstrained scalar collapses to its bare name; a constrained one keeps {"key": {...}}
   // (the real server does this, and ovsdb-client rejects a bare base-type object as a column type).
-  if (t.min === 1 && t.max === 1 && t.value === undefined && !hasConstraints(t.key)) return t.key.type;
+  if (isScalar(t) && !hasConstraints(t.key)) return t.key.type;
   const o: JsonObject = { key: baseTypeToJson(t.key) };
   if (t.value !== undefined) o.value = baseTypeToJson(t.value);
   if (t.min !== 1) o.min = t.min;

@@ -34,10 +34,7 @@ export interface ColumnType {
   readonly max: number;
 }
 
-export const isMap = (t: ColumnType): boolean => t.value !== undefined;
 export const isScalar = (t: ColumnType): boolean => t.min === 1 && t.max === 1 && t.value === undefined;
-export const isOptionalScalar = (t: ColumnType): boolean => t.min === 0 && t.max === 1 && t.value === undefined;
-export const isSet = (t: ColumnType): boolean => t.value === undefined && t.max > 1;
 
 export function isStrongRef(b: BaseType | undefined): b is BaseType & { refTable: string } {
   return b !== undefined && b.type === 'uuid' && b.refTable !== undefined && b.refType !== 'weak';

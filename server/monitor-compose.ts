@@ -146,16 +146,6 @@ export function rowUpdate2Text(mt: MonitoredTable, old: Row | null, next: Row | 
   return rowUpdateText(writeRowUpdate2, mt, old, next);
 }
 
-export function rowUpdate1(mt: MonitoredTable, old: Row | null, next: Row | null): JsonObject | null {
-  const t = rowUpdate1Text(mt, old, next);
-  return t === null ? null : (parseJson(t) as JsonObject);
-}
-
-export function rowUpdate2(mt: MonitoredTable, old: Row | null, next: Row | null): JsonObject | null {
-  const t = rowUpdate2Text(mt, old, next);
-  return t === null ? null : (parseJson(t) as JsonObject);
-}
-
 /** The <table-updates> / <table-updates2> text for a set of changes, or null if there is nothing to report. */
 export function composeUpdatesText(spec: MonitorSpec, deltas: TableDeltas): string | null {
   const write = spec.version === 1 ? writeRowUpdate1 : writeRowUpdate2;

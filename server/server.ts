@@ -5,7 +5,7 @@ import type { Commit } from '../storage/database.ts';
 import { Database } from '../storage/database.ts';
 import { OvsdbError } from '../schema/error.ts';
 import { LockManager } from './locks.ts';
-import { createServerDatabase, schemaColumnText, SERVER_DB_NAME } from './server-db.ts';
+import { createServerDatabase, schemaColumnText } from './server-db.ts';
 import { execute } from '../storage/execution.ts';
 import type { JsonValue } from '../schema/json.ts';
 import type { Session } from './session.ts';

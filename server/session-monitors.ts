@@ -95,11 +95,6 @@ export class SessionMonitors {
     }
   }
 
-  usesDatabase(served: ServedDatabase): boolean {
-    for (const e of this.byId.values()) if (e.served === served) return true;
-    return false;
-  }
-
   /** The database is going away: db-change-aware sessions are told with `monitor_canceled`. */
   cancelForDatabase(served: ServedDatabase): void {
     for (const [key, entry] of [...this.byId]) {

@@ -12,7 +12,7 @@ import {
 import { OvsdbError, syntaxError } from '../schema/error.ts';
 import type { JsonValue } from '../schema/json.ts';
 import type { ColumnSchema, TableSchema } from '../schema/schema.ts';
-import { typeToEnglish, UNLIMITED, type ColumnType } from '../schema/types.ts';
+import { isScalar, typeToEnglish, UNLIMITED, type ColumnType } from '../schema/types.ts';
 import { columnValue, type Row } from './row.ts';
 
 export type ConditionFunction = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'includes' | 'excludes';
@@ -28,7 +28,7 @@ export function unknownColumn(table: TableSchema, name: string, syntax: JsonValu
 
 /** The argument type of a clause: the column's type, relaxed as §3.5.11 says. */
 function argumentType(t: ColumnType, fn: ConditionFunction): ColumnType {
-  const scalar = t.min === 1 && t.max === 1 && t.value === undefined;
+  const scalar = isScalar(t);
   switch (fn) {
     case 'includes':
       return scalar ? t : { ...t, min: 0 };

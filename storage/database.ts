@@ -4,7 +4,7 @@
 import type { Atom } from '../schema/atom.ts';
 import type { Datum } from '../schema/datum.ts';
 import type { ColumnSchema, DatabaseSchema, TableSchema } from '../schema/schema.ts';
-import { isStrongRef, isWeakRef } from '../schema/types.ts';
+import { isScalar, isStrongRef, isWeakRef } from '../schema/types.ts';
 import { versionUuid, type Row } from './row.ts';
 
 /** One row's change in a commit. `old` null: inserted; `new` null: deleted. */
@@ -59,7 +59,7 @@ export function indexKey(data: readonly Datum[], columns: readonly ColumnSchema[
   if (columns.length === 1) {
     const c = columns[0];
     const t = c.type;
-    if (c.index >= 0 && t.min === 1 && t.max === 1 && t.value === undefined) return data[c.index].keys[0];
+    if (c.index >= 0 && isScalar(t)) return data[c.index].keys[0];
   }
   return valuesKey(data, columns, row);
 }

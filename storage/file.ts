@@ -90,12 +90,6 @@ export function commitToRecordText(commit: Commit, opts: { diff: boolean; date?:
   return rec;
 }
 
-/** The same record as a JSON object (tools and tests). */
-export function commitToRecord(commit: Commit, opts: { diff: boolean; date?: number }): JsonObject | null {
-  const text = commitToRecordText(commit, opts);
-  return text === null ? null : (parse(text) as JsonObject);
-}
-
 const UNSAFE_DIFF = Symbol('unsafe diff');
 
 function buildRecordText(commit: Commit, diff: boolean, date?: number): string | null | typeof UNSAFE_DIFF {

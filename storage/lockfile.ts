@@ -124,8 +124,3 @@ export class Lockfile {
 }
 
 const strayFds: number[] = [];
-
-/** Convenience wrapper: lock `file` or throw LockfileError. */
-export function lockDbFile(file: string): Lockfile {
-  return Lockfile.lock(file);
-}

@@ -98,11 +98,6 @@ export function displayHeaderLine(line: Uint8Array): string {
   return Buffer.from(line.buffer, line.byteOffset, end).toString('utf8');
 }
 
-/** `OVSDB JSON <length> <sha1>\n` */
-export function formatHeader(length: number, sha1: string, magic = MAGIC_STANDALONE): string {
-  return `OVSDB ${magic} ${length} ${sha1}\n`;
-}
-
 function latin1(b: Uint8Array, start: number, end: number): string {
   return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
 }

@@ -4,7 +4,7 @@ import { datumFromJson, datumSubtract, datumUnion, mapOf, setOf, type Datum } fr
 import { constraintViolation, OvsdbError, syntaxError } from '../schema/error.ts';
 import type { JsonValue } from '../schema/json.ts';
 import type { ColumnSchema, TableSchema } from '../schema/schema.ts';
-import { typeToEnglish, unconstrained, UNLIMITED, type ColumnType } from '../schema/types.ts';
+import { isScalar, typeToEnglish, unconstrained, UNLIMITED, type ColumnType } from '../schema/types.ts';
 import { unknownColumn } from './condition.ts';
 
 export type Mutator = '+=' | '-=' | '*=' | '/=' | '%=' | 'insert' | 'delete';
@@ -35,7 +35,7 @@ export function parseMutation(table: TableSchema, json: JsonValue, symtab?: Name
       json,
     );
   if (mutator === 'insert' || mutator === 'delete') {
-    if (t.min === 1 && t.max === 1 && !t.value) throw mismatch();
+    if (isScalar(t)) throw mismatch();
     if (t.value && mutator === 'delete') {
       // A map, or else a set of keys; when neither parses, the key-set error is the one reported.
       const keyType: ColumnType = { key: t.key, min: 0, max: UNLIMITED };
