@@ -9,14 +9,25 @@
 // offset); the 'reference' policy keeps the records before it and cuts the rest, as ovsdb-server 3.1 does.
 // Compaction: online (compact()) and automatic (the reference's schedule, CompactionSchedule), both an
 // atomic "<file>.tmp" + rename, so a crash at any point leaves the old or the new file, complete.
-import { datumApplyDiff, datumDiff, datumEquals, datumFromJson, datumToJson, defaultDatum, writeDatum, isDefault, sizeOk, type Datum } from '../schema/datum.ts';
+import {
+  datumApplyDiff,
+  datumDiff,
+  datumEquals,
+  datumFromJson,
+  datumToJson,
+  defaultDatum,
+  writeDatum,
+  isDefault,
+  sizeOk,
+  type Datum,
+  type DatumParseOptions,
+} from '../schema/datum.ts';
 import { OvsdbError } from '../schema/error.ts';
 import { isJsonObject, parseJson, stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { parseSchema, schemaToJson, type DatabaseSchema, type TableSchema } from '../schema/schema.ts';
 import { Database, type Commit } from './database.ts';
 import { Lockfile } from './lockfile.ts';
 import { LogError, RecordLog, type LogRecovery } from './log.ts';
-import type { Row } from './row.ts';
 import { Transaction } from './transaction.ts';
 
 export interface FileStorageOptions {
@@ -173,41 +184,61 @@ function recordError(path: string, details: string): OvsdbError {
   return new OvsdbError('syntax error', `${path}: ${details}`);
 }
 
+// Hoisted: one options object for every datum of every record (not one per column value).
+const RECORD_VALUE: DatumParseOptions = { checkConstraints: false };
+const RECORD_DIFF: DatumParseOptions = { checkConstraints: false, ignoreSize: true };
+
+/** Every column's default datum, per table (datums are immutable and shared; each row copies the array). */
+const defaultRows = new WeakMap<TableSchema, readonly Datum[]>();
+function defaultRow(table: TableSchema): readonly Datum[] {
+  let r = defaultRows.get(table);
+  if (r === undefined) defaultRows.set(table, (r = table.columns.map((c) => defaultDatum(c.type))));
+  return r;
+}
+
 /** Replays one transaction record into the database (all commit checks apply). */
 export function applyRecord(db: Database, rec: JsonObject, path = 'record'): void {
   const isDiff = rec._is_diff === true;
   const txn = new Transaction(db);
-  for (const [name, value] of Object.entries(rec)) {
-    if (name.startsWith('_')) continue;
+  // for-in visits own keys in Object.entries order (parsed objects have no inherited enumerable keys)
+  // without an array per member.
+  for (const name in rec) {
+    if (name.charCodeAt(0) === 95 /* _ */) continue;
+    const value = rec[name];
     const table: TableSchema | undefined = db.schema.tables.get(name);
     if (table === undefined) throw recordError(path, `No table named ${name}.`);
     if (!isJsonObject(value)) throw recordError(path, `table ${name} is not an object`);
-    for (const [uuid, rowJson] of Object.entries(value)) {
-      const existing = txn.get(name, uuid);
+    // A uuid appears once per table in a record (object keys are distinct), so nothing is staged for it
+    // yet: the committed row is what the transaction sees.
+    const rows = db.table(name).rows;
+    const defaults = defaultRow(table);
+    for (const uuid in value) {
+      const rowJson = value[uuid];
+      const existing = rows.get(uuid) ?? null;
       if (rowJson === null) {
         if (existing === null) throw recordError(path, `transaction deletes nonexistent row ${uuid}`);
         txn.delete(name, uuid);
         continue;
       }
       if (!isJsonObject(rowJson)) throw recordError(path, `row ${uuid} is not an object`);
-      const data: Datum[] = existing ? existing.data.slice() : table.columns.map((c) => defaultDatum(c.type));
-      for (const [cname, cjson] of Object.entries(rowJson)) {
+      const data: Datum[] = existing !== null ? existing.data.slice() : defaults.slice();
+      for (const cname in rowJson) {
+        const cjson = rowJson[cname];
         const col = table.columnsByName.get(cname);
         if (col === undefined || col.index < 0) throw recordError(path, `No column ${cname} in table ${name}.`);
-        if (existing && isDiff) {
+        if (existing !== null && isDiff) {
           // The fixed reader: apply the diff to whatever the row holds (the 3.1 reader replaced it when the
           // current value was the default, losing data for min-1 sets).
-          const diff = datumFromJson(col.type, cjson, { checkConstraints: false, ignoreSize: true });
+          const diff = datumFromJson(col.type, cjson, RECORD_DIFF);
           const next = datumApplyDiff(col.type, data[col.index], diff);
           if (!sizeOk(col.type, next)) throw new OvsdbError('syntax error', 'Datum crated by diff has size error');
           data[col.index] = next;
         } else {
-          data[col.index] = datumFromJson(col.type, cjson, { checkConstraints: false });
+          data[col.index] = datumFromJson(col.type, cjson, RECORD_VALUE);
         }
       }
-      const row: Row = { uuid, version: existing?.version ?? 0, data };
-      if (existing) txn.update(name, row);
-      else txn.insert(name, row);
+      if (existing !== null) txn.update(name, { uuid, version: existing.version, data });
+      else txn.insert(name, { uuid, version: 0, data });
     }
   }
   db.apply(txn.prepare());
