@@ -6,16 +6,22 @@ import { compareDatums, datumToString, mapOf, setOf, type Datum } from '../schem
 import { constraintViolation, OvsdbError } from '../schema/error.ts';
 import type { ColumnSchema, TableSchema } from '../schema/schema.ts';
 import {
-  forEachRef,
   strongRefColumns,
   indexKey,
   weakRefColumns,
   type Commit,
+  type RefColumn,
   type Database,
   type RowChange,
   type Table,
 } from './database.ts';
 import { columnChanged, nextVersion, rowDataChanged, type Row } from './row.ts';
+
+/** True if any of `cols` holds an element in the row (a reference, whatever its target). */
+function holdsRefs(row: Row, cols: readonly RefColumn[]): boolean {
+  for (let c = 0; c < cols.length; c++) if (row.data[cols[c].column.index].keys.length > 0) return true;
+  return false;
+}
 
 interface Staged {
   readonly old: Row | null;
@@ -116,33 +122,56 @@ export class Transaction {
   }
 
   /** Reference count changes of one row change, excluding self-references. */
-  private countRefs(deltas: Map<string, Map<string, number>>, table: TableSchema, s: Staged, check: boolean): void {
-    let cols = strongRefColumns(table);
-    if (cols.length === 0) return;
-    // A modified row only moves the references of the columns it changed.
-    if (s.old && s.new) {
-      const o = s.old;
-      const n = s.new;
-      cols = cols.filter((rc) => columnChanged(o, n, rc.column));
+  private countRefs(deltas: Map<string, Map<string, number>>, table: TableSchema, cols: readonly RefColumn[], s: Staged): void {
+    const o = s.old;
+    const n = s.new;
+    const self = (o ?? n)!.uuid;
+    for (let c = 0; c < cols.length; c++) {
+      const rc = cols[c];
+      // A modified row only moves the references of the columns it changed.
+      if (o !== null && n !== null && !columnChanged(o, n, rc.column)) continue;
+      if (o !== null) {
+        const d = o.data[rc.column.index];
+        if (rc.keyRef !== undefined) this.unref(deltas, rc.keyRef, d.keys, self);
+        if (rc.valueRef !== undefined && d.values !== undefined) this.unref(deltas, rc.valueRef, d.values, self);
+      }
     }
-    const self = (s.old ?? s.new)!.uuid;
-    if (s.old) {
-      forEachRef(s.old, cols, (dt, u) => {
-        if (u !== self) this.addDelta(deltas, dt, u, -1);
-      });
+    if (n === null) return;
+    for (let c = 0; c < cols.length; c++) {
+      const rc = cols[c];
+      if (o !== null && !columnChanged(o, n, rc.column)) continue;
+      const d = n.data[rc.column.index];
+      if (rc.keyRef !== undefined) this.ref(deltas, table, rc, rc.keyRef, d.keys, self);
+      if (rc.valueRef !== undefined && d.values !== undefined) this.ref(deltas, table, rc, rc.valueRef, d.values, self);
     }
-    if (s.new) {
-      const newRow = s.new;
-      forEachRef(newRow, cols, (dt, u, rc) => {
-        if (u === self) return;
-        if (check && this.get(dt, u) === null) {
-          throw new OvsdbError(
-            'referential integrity violation',
-            `Table ${table.name} column ${rc.column.name} row ${self} references nonexistent row ${u} in table ${dt}.`,
-          );
-        }
-        this.addDelta(deltas, dt, u, +1);
-      });
+  }
+
+  private unref(deltas: Map<string, Map<string, number>>, dt: string, atoms: readonly Atom[], self: string): void {
+    for (let i = 0; i < atoms.length; i++) {
+      const u = atoms[i] as string;
+      if (u !== self) this.addDelta(deltas, dt, u, -1);
+    }
+  }
+
+  /** Counts the new row's references to `dt`, each of which must exist after this transaction. */
+  private ref(
+    deltas: Map<string, Map<string, number>>,
+    table: TableSchema,
+    rc: RefColumn,
+    dt: string,
+    atoms: readonly Atom[],
+    self: string,
+  ): void {
+    for (let i = 0; i < atoms.length; i++) {
+      const u = atoms[i] as string;
+      if (u === self) continue;
+      if (this.get(dt, u) === null) {
+        throw new OvsdbError(
+          'referential integrity violation',
+          `Table ${table.name} column ${rc.column.name} row ${self} references nonexistent row ${u} in table ${dt}.`,
+        );
+      }
+      this.addDelta(deltas, dt, u, +1);
     }
   }
 
@@ -150,7 +179,9 @@ export class Transaction {
     const deltas = new Map<string, Map<string, number>>();
     for (const [tname, m] of this.staged) {
       const table = this.db.table(tname).schema;
-      for (const s of m.values()) this.countRefs(deltas, table, s, true);
+      const cols = strongRefColumns(table);
+      if (cols.length === 0) continue;
+      for (const s of m.values()) this.countRefs(deltas, table, cols, s);
     }
     for (const [tname, m] of this.staged) {
       const table = this.db.table(tname);
@@ -173,17 +204,30 @@ export class Transaction {
 
   /** Deletes unreferenced rows of non-root tables, cascading, including orphans inserted here. */
   private collectGarbage(deltas: Map<string, Map<string, number>>): void {
-    const queue: [string, string][] = [];
+    // A LIFO queue of (table, uuid) as two parallel stacks (no pair per row).
+    const qt: string[] = [];
+    const qu: string[] = [];
     for (const [tname, m] of this.staged) {
       if (this.db.table(tname).schema.isRoot) continue;
-      for (const [uuid, s] of m) if (s.new) queue.push([tname, uuid]);
+      for (const [uuid, s] of m) {
+        if (s.new) {
+          qt.push(tname);
+          qu.push(uuid);
+        }
+      }
     }
     for (const [tname, m] of deltas) {
       if (this.db.table(tname).schema.isRoot) continue;
-      for (const [uuid, d] of m) if (d < 0) queue.push([tname, uuid]);
+      for (const [uuid, d] of m) {
+        if (d < 0) {
+          qt.push(tname);
+          qu.push(uuid);
+        }
+      }
     }
-    while (queue.length > 0) {
-      const [tname, uuid] = queue.pop()!;
+    while (qt.length > 0) {
+      const tname = qt.pop()!;
+      const uuid = qu.pop()!;
       const table = this.db.table(tname);
       const row = this.get(tname, uuid);
       if (row === null || this.refsAfter(table, uuid, deltas) > 0) continue;
@@ -191,13 +235,35 @@ export class Transaction {
       const s = m.get(uuid);
       const change: Staged = s ?? { old: row, new: row };
       // Its outgoing references go away with it.
-      forEachRef(row, strongRefColumns(table.schema), (dt, u) => {
-        if (u === uuid) return;
-        this.addDelta(deltas, dt, u, -1);
-        if (!this.db.table(dt).schema.isRoot) queue.push([dt, u]);
-      });
+      const cols = strongRefColumns(table.schema);
+      for (let c = 0; c < cols.length; c++) {
+        const rc = cols[c];
+        const d = row.data[rc.column.index];
+        if (rc.keyRef !== undefined) this.dropRefs(deltas, rc.keyRef, d.keys, uuid, qt, qu);
+        if (rc.valueRef !== undefined && d.values !== undefined) this.dropRefs(deltas, rc.valueRef, d.values, uuid, qt, qu);
+      }
       if (change.old === null) m.delete(uuid);
       else m.set(uuid, { old: change.old, new: null });
+    }
+  }
+
+  private dropRefs(
+    deltas: Map<string, Map<string, number>>,
+    dt: string,
+    atoms: readonly Atom[],
+    self: string,
+    qt: string[],
+    qu: string[],
+  ): void {
+    const root = this.db.table(dt).schema.isRoot;
+    for (let i = 0; i < atoms.length; i++) {
+      const u = atoms[i] as string;
+      if (u === self) continue;
+      this.addDelta(deltas, dt, u, -1);
+      if (!root) {
+        qt.push(dt);
+        qu.push(u);
+      }
     }
   }
 
@@ -225,9 +291,10 @@ export class Transaction {
     };
     for (const [tname, m] of this.staged) {
       const table = this.db.table(tname);
-      const hasWeak = weakRefColumns(table.schema).length > 0;
+      const weak = weakRefColumns(table.schema);
       for (const [uuid, s] of m) {
-        if (s.new && hasWeak) mark(tname, uuid);
+        // A row holding no weak reference has nothing to clean (checking it would change nothing).
+        if (s.new && weak.length > 0 && holdsRefs(s.new, weak)) mark(tname, uuid);
         if (s.old && !s.new) {
           const referrers = table.weakReferrers.get(uuid);
           if (referrers) for (const [src, e] of referrers) mark(e.table, src);
@@ -264,17 +331,22 @@ export class Transaction {
     }
   }
 
+  /** Does atom i of `d` reference rows that exist after this transaction (through keyRef / valueRef)? */
+  private alive(d: Datum, i: number, keyRef: string | undefined, valueRef: string | undefined): boolean {
+    if (keyRef !== undefined && this.get(keyRef, d.keys[i] as string) === null) return false;
+    if (valueRef !== undefined && d.values !== undefined && this.get(valueRef, d.values[i] as string) === null) return false;
+    return true;
+  }
+
   private dropDangling(d: Datum, keyRef: string | undefined, valueRef: string | undefined): Datum {
-    const alive = (t: string | undefined, a: Atom) => t === undefined || this.get(t, a as string) !== null;
-    let ok = true;
-    for (let i = 0; i < d.keys.length && ok; i++) {
-      if (!alive(keyRef, d.keys[i]) || (d.values && !alive(valueRef, d.values[i]))) ok = false;
-    }
-    if (ok) return d;
+    const n = d.keys.length;
+    let i = 0;
+    while (i < n && this.alive(d, i, keyRef, valueRef)) i++;
+    if (i === n) return d;
     const keys: Atom[] = [];
     const values: Atom[] | undefined = d.values ? [] : undefined;
-    for (let i = 0; i < d.keys.length; i++) {
-      if (!alive(keyRef, d.keys[i]) || (d.values && !alive(valueRef, d.values[i]))) continue;
+    for (let i = 0; i < n; i++) {
+      if (!this.alive(d, i, keyRef, valueRef)) continue;
       keys.push(d.keys[i]);
       values?.push(d.values![i]);
     }
