@@ -12,10 +12,21 @@ export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 export const INT64_MIN = -(2n ** 63n);
 export const INT64_MAX = 2n ** 63n - 1n;
 
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export const isUuid = (s: string): boolean => s.length === 36 && UUID_RE.test(s);
+/** 8-4-4-4-12 hex digits (either case). A char-code scan: a regex costs several times more per uuid. */
+export function isUuid(s: string): boolean {
+  if (s.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102))) {
+      return false;
+    }
+  }
+  return true;
+}
 export const isId = (s: string): boolean => ID_RE.test(s);
 
 /** Canonical integer: number in the safe range, bigint beyond it. Returns undefined outside int64. */

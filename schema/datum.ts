@@ -117,8 +117,12 @@ function sortAndCheck(keys: Atom[], values: Atom[] | undefined): Datum {
       if (compareAtoms(keys[i - 1], keys[i]) === 0)
         throw new OvsdbError('ovsdb error', values ? 'map contains duplicate key' : 'set contains duplicate');
     }
+    // (the map arrays are fresh from map(), exact-size; the set was sorted in place, see below)
+    return values ? mapOf(keys, values) : setOf(keys.slice());
   }
-  return values ? mapOf(keys, values) : setOf(keys);
+  // Arrays grown by push keep spare capacity (17 slots for one element) and datums live as long as their
+  // rows: keep exact-size copies.
+  return values ? mapOf(keys.slice(), values.slice()) : setOf(keys.slice());
 }
 
 function parseBaseAtom(base: BaseType, json: JsonValue, symtab: NamedUuids | undefined, check: boolean): Atom {
