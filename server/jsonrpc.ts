@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { parseJson, stringify, type JsonValue } from '../schema/json.ts';
 import { JsonStreamSplitter, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
+import { scheduleOutput, type DeferredOutput } from './output-scheduler.ts';
 
 export { JsonStreamSplitter, JsonFramingError, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
 export type { MessageSink } from './jsonrpc-stream.ts';
@@ -160,7 +161,7 @@ export interface JsonRpcConnectionEvents {
   close: [reason: string];
 }
 
-export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
+export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> implements DeferredOutput {
   readonly name: string;
   private readonly log: RpcLog;
   private readonly splitter: JsonStreamSplitter;
@@ -171,6 +172,12 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   private probeTimer: NodeJS.Timeout | null = null;
   private isClosed = false;
   private backlog = false;
+  /** Messages not yet handed to the socket, oldest first; they leave in one write. */
+  private out: string[] = [];
+  /** Inside onData: replies wait for the end of the chunk (one write for a pipelined burst). */
+  private reading = false;
+  /** Queued with the output scheduler (deferred messages are waiting). */
+  private deferred = false;
 
   constructor(
     readonly socket: net.Socket,
@@ -206,16 +213,48 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     return this.backlog;
   }
 
-  /** Send one pre-serialized message. Returns false (and stops reading) if it had to be queued. */
+  /**
+   * Send one pre-serialized message, after anything queued before it. Returns false if the socket has a
+   * send backlog (reading from the peer then stops until it drains).
+   */
   sendRaw(text: string): boolean {
     if (this.isClosed) return false;
+    this.out.push(text);
+    if (!this.reading) this.flushOut();
+    return !this.backlog;
+  }
+
+  /**
+   * Queue a message that may wait for the next output round (monitor updates): the updates of several
+   * commits then share one write. Anything sent with sendRaw() later goes out after it, in the same write.
+   */
+  sendDeferred(text: string): void {
+    if (this.isClosed) return;
+    this.out.push(text);
+    if (!this.reading && !this.deferred) {
+      this.deferred = true;
+      scheduleOutput(this);
+    }
+  }
+
+  /** @internal The output scheduler's round. */
+  flushDeferred(): void {
+    this.deferred = false;
+    this.flushOut();
+  }
+
+  private flushOut(): void {
+    const out = this.out;
+    if (out.length === 0 || this.isClosed) return;
+    const text = out.length === 1 ? out[0]! : out.join('');
+    this.out = [];
+    if (this.socket.destroyed) return;
     const ok = this.socket.write(text);
     if (!ok && !this.backlog) {
       // §2.4: while output is pending, read nothing more from this peer.
       this.backlog = true;
       this.socket.pause();
     }
-    return ok;
   }
 
   send(msg: JsonRpcMessage): boolean {
@@ -255,6 +294,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   /** Close gracefully: queued output is flushed first. */
   close(): void {
     if (this.isClosed) return;
+    this.flushOut();
     this.stopReading();
     const s = this.socket;
     if (s.destroyed) {
@@ -270,7 +310,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   abort(reason: string): void {
     if (this.isClosed) return;
     // Replies already produced for earlier messages of this chunk still go out, as the reference sends them.
-    while (this.socket.writableCorked > 0) this.socket.uncork();
+    this.flushOut();
     this.stopReading();
     this.socket.destroy();
     this.finish(reason);
@@ -300,14 +340,15 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     this.lastActivity = Date.now();
     this.probeSentAt = 0;
     // Replies to every request in this chunk leave in one write (pipelined clients, bursts).
-    const socket = this.socket;
-    socket.cork();
+    this.reading = true;
     try {
       this.splitter.push(chunk, this.onText);
     } catch (e) {
+      this.reading = false;
       this.protocolError(`error parsing stream: ${(e as Error).message}`);
     } finally {
-      if (!socket.destroyed) socket.uncork();
+      this.reading = false;
+      this.flushOut();
     }
   }
 

@@ -82,16 +82,23 @@ export class SessionMonitors {
     for (let text = entry.monitor.takeUpdate(); text !== null; text = entry.monitor.takeUpdate()) this.session.send(text);
   }
 
+  private deferEntry(entry: Entry): void {
+    for (let text = entry.monitor.takeUpdate(); text !== null; text = entry.monitor.takeUpdate()) this.session.conn.sendDeferred(text);
+  }
+
   /** Sends every pending update (before any reply or notification, and when the backlog drains). */
   flushAll(): void {
     for (const entry of this.byId.values()) if (entry.monitor.hasUpdate) this.flushEntry(entry);
   }
 
-  /** After a commit: send now unless the connection is backlogged (then updates merge until 'drain'). */
+  /**
+   * After a commit: queue the update for the next output round, unless the connection is backlogged (then
+   * updates merge until 'drain').
+   */
   commitApplied(served: ServedDatabase): void {
     if (this.byId.size === 0 || this.session.conn.hasBacklog()) return;
     for (const entry of this.byId.values()) {
-      if (entry.served === served && entry.monitor.hasUpdate) this.flushEntry(entry);
+      if (entry.served === served && entry.monitor.hasUpdate) this.deferEntry(entry);
     }
   }
 
