@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import koffi from 'koffi';
+import { libc } from './libc.ts';
 import { createPidfile, PidfileError, type Pidfile } from './pidfile.ts';
 import { installFatalSignalHandlers, addCleanupHook, fatalCleanup } from './fatal-signal.ts';
 import { getLogger, setConsoleFd, vlogSequence, STAGE_ENV, SEQ_ENV } from './vlog.ts';
@@ -48,8 +48,6 @@ export interface DaemonOptions {
   overwritePidfile: boolean;
 }
 
-const libc = koffi.load('libc.so.6');
-const cDup2 = libc.func('int dup2(int oldfd, int newfd)') as (a: number, b: number) => number;
 
 let notifyFd: number | null = null;
 let detached = false;
@@ -118,6 +116,7 @@ function exitLike(code: number | null, signal: NodeJS.Signals | null): never {
 }
 
 function closeStdio(): void {
+  const cDup2 = libc().func('int dup2(int oldfd, int newfd)') as (a: number, b: number) => number;
   const devnull = fs.openSync('/dev/null', 'r+');
   for (const fd of [0, 1, 2]) cDup2(devnull, fd);
   fs.closeSync(devnull);

@@ -9,7 +9,7 @@
 // this process drops the lock.  Never open+close a file this process has locked.
 
 import fs from 'node:fs';
-import koffi from 'koffi';
+import { koffi, libc } from './libc.ts';
 
 // x86_64 / aarch64 Linux values (64-bit off_t; F_GETLK == F_GETLK64 there).
 const F_GETLK = 5;
@@ -28,9 +28,18 @@ const OFF_START = 8;
 const OFF_LEN = 16;
 const OFF_PID = 24;
 
-const libc = koffi.load('libc.so.6');
-const cFcntl = libc.func('int fcntl(int fd, int cmd, ...)') as (...args: unknown[]) => number;
-const cStrerror = libc.func('const char *strerror(int errnum)') as (errnum: number) => string;
+type FcntlFn = (...args: unknown[]) => number;
+type StrerrorFn = (errnum: number) => string;
+let fcntlFn: FcntlFn | null = null;
+let strerrorFn: StrerrorFn | null = null;
+function cFcntl(...args: unknown[]): number {
+  fcntlFn ??= libc().func('int fcntl(int fd, int cmd, ...)') as FcntlFn;
+  return fcntlFn(...args);
+}
+function cStrerror(errnum: number): string {
+  strerrorFn ??= libc().func('const char *strerror(int errnum)') as StrerrorFn;
+  return strerrorFn(errnum);
+}
 
 function makeFlock(type: number): Buffer {
   const b = Buffer.alloc(FLOCK_SIZE);
@@ -54,7 +63,7 @@ export class FcntlError extends Error {
 }
 
 function errnoName(errno: number): string {
-  for (const [name, value] of Object.entries(koffi.os.errno)) {
+  for (const [name, value] of Object.entries(koffi().os.errno)) {
     if (value === errno) return name;
   }
   return `E${errno}`;
@@ -74,8 +83,8 @@ export type LockResult = { ok: true } | { ok: false; pid: number; errno: number 
 export function tryLockFile(fd: number): LockResult {
   const fl = makeFlock(F_WRLCK);
   if (cFcntl(fd, F_SETLK, 'void *', fl) === 0) return { ok: true };
-  const errno = koffi.errno();
-  if (errno !== koffi.os.errno.EAGAIN && errno !== koffi.os.errno.EACCES) {
+  const errno = koffi().errno();
+  if (errno !== koffi().os.errno.EAGAIN && errno !== koffi().os.errno.EACCES) {
     throw new FcntlError('fcntl(F_SETLK)', errno);
   }
   return { ok: false, pid: getLockPid(fd) ?? 0, errno };
@@ -85,7 +94,7 @@ export function tryLockFile(fd: number): LockResult {
 export function unlockFile(fd: number): void {
   const fl = makeFlock(F_UNLCK);
   if (cFcntl(fd, F_SETLK, 'void *', fl) !== 0) {
-    throw new FcntlError('fcntl(F_SETLK, F_UNLCK)', koffi.errno());
+    throw new FcntlError('fcntl(F_SETLK, F_UNLCK)', koffi().errno());
   }
 }
 
@@ -93,7 +102,7 @@ export function unlockFile(fd: number): void {
 export function getLockPid(fd: number): number | null {
   const fl = makeFlock(F_WRLCK);
   if (cFcntl(fd, F_GETLK, 'void *', fl) !== 0) {
-    throw new FcntlError('fcntl(F_GETLK)', koffi.errno());
+    throw new FcntlError('fcntl(F_GETLK)', koffi().errno());
   }
   if (fl.readInt16LE(OFF_TYPE) === F_UNLCK) return null;
   return fl.readInt32LE(OFF_PID);

@@ -1,166 +1,19 @@
-// `ovsdb-server` — the drop-in command line (reference §1): options, daemon, databases, remotes, unixctl,
-// --run, then serve until `exit` or a fatal signal.
-import { spawn } from 'node:child_process';
-import { OvsdbError } from '../schema/error.ts';
-import { fileOpener, ServerApp } from '../server/app.ts';
-import type { RpcLog } from '../server/jsonrpc.ts';
-import { vlogRpcLog } from '../server/jsonrpc-vlog.ts';
-import { RemoteError } from '../server/remotes.ts';
-import { DbRefError } from '../server/db-remotes.ts';
-import { TlsSettings } from '../server/tls.ts';
-import { UnixctlServer } from '../server/unixctl.ts';
-import { daemonize, notifyStartupComplete, saveRuntimeState, describeStatus } from './daemon.ts';
-import { addFileToUnlink, exitCleanup } from './fatal-signal.ts';
-import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_TEXT, type ServerOptions } from './options.ts';
-import { getLogger, vlogCommands } from './vlog.ts';
-import { LockfileError } from '../storage/lockfile.ts';
-import { setupReplication } from '../replication/setup.ts';
+// `ovsdb-server` — the drop-in command line (reference §1).  The entry scans the options first: --help,
+// --version and option errors are answered before the server's modules (yargs, pino, koffi, the engine)
+// load, as fast as the C server answers them; any other command line continues in server-main.ts.
+import { PROGRAM, scanServerArgs } from './getopt.ts';
 
-const PROGRAM = 'ovsdb-server';
-
-function fatal(msg: string): never {
-  process.stderr.write(`${PROGRAM}: ${msg}\n`);
-  process.exit(1);
-}
-
-const rpcLog: RpcLog = vlogRpcLog;
-
-interface SavedConfig {
-  remotes: string[];
-  db_filenames: string[];
-  sync_from?: string | null;
-  sync_exclude?: string | null;
-  is_backup?: boolean;
-}
-
-async function main(): Promise<void> {
-  process.title = PROGRAM;
-  const parsed = parseServerArgs(process.argv.slice(2));
-  if (parsed.kind === 'exit') {
-    process.stdout.write(parsed.stdout);
-    process.stderr.write(parsed.stderr);
-    process.exit(parsed.code);
-  }
-  const opts: ServerOptions = parsed.options;
-  if (applyLoggingOptions(opts) !== null) process.exit(1);
-
-  const ctx = await daemonize({
-    detach: opts.detach,
-    monitor: opts.monitor,
-    noChdir: opts.noChdir,
-    pidfile: opts.pidfile,
-    overwritePidfile: opts.overwritePidfile,
-  });
-  const saved = ctx.savedState as SavedConfig | null;
-
-  let replication: ReturnType<typeof setupReplication> | null = null;
-  const app: ServerApp = new ServerApp({
-    // The LMDB engine (and its native module) loads only when asked for.
-    open:
-      opts.storage === 'lmdb'
-        ? (await import('../storage/lmdb-opener.ts')).lmdbOpener({ log: rpcLog })
-        : fileOpener({ disableColumnDiff: opts.disableFileColumnDiff, log: rpcLog }),
-    log: rpcLog,
-    columnDiffDisabled: opts.disableFileColumnDiff,
-    onConfigChange: () => persist(),
-  });
-  const persist = () => {
-    if (!opts.monitor) return;
-    const cfg: SavedConfig = {
-      remotes: [...app.remotes.keys()],
-      db_filenames: [...app.files.values()],
-      ...(replication?.savedState() ?? {}),
-    };
-    saveRuntimeState(cfg as unknown as import('../schema/json.ts').JsonValue);
-  };
-
-  const dbFiles = saved ? saved.db_filenames : opts.databases;
-  for (const file of dbFiles) {
-    try {
-      app.addDatabaseFile(file, { quiet: true });
-    } catch (e) {
-      if (e instanceof OvsdbError) fatal(e.render());
-      if (e instanceof LockfileError) fatal(e.message);
-      throw e;
-    }
-  }
-
-  app.ssl = new TlsSettings(app.server, {
-    privateKey: opts.ssl.privateKey,
-    certificate: opts.ssl.certificate,
-    caCert: opts.ssl.caCert,
-    bootstrapCaCert: opts.ssl.bootstrapCaCert,
-    sslProtocols: opts.ssl.sslProtocols,
-    sslCiphers: opts.ssl.sslCiphers,
-  });
-  try {
-    app.ssl.validate();
-  } catch (e) {
-    if (e instanceof DbRefError) fatal(`${e.message}\n`);
-    throw e;
-  }
-
-  const remotes = saved ? saved.remotes : [...new Set(opts.remotes)];
-  for (const r of remotes) {
-    try {
-      app.addRemote(r);
-    } catch (e) {
-      // The reference's db: errors end in a newline, hence the empty line after them.
-      if (e instanceof DbRefError) fatal(`${e.message}\n`);
-      if (e instanceof RemoteError) fatal(e.message);
-      throw e;
-    }
-  }
-
-  const ctlPath = resolveUnixctlPath(opts.unixctl);
-  const ctl = new UnixctlServer({ programName: PROGRAM, log: rpcLog });
-  for (const c of vlogCommands) ctl.register(c.name, c.usage, c.minArgs, c.maxArgs, (args) => c.run(args));
-  app.registerCommands(ctl);
-  replication = setupReplication(app, ctl, {
-    syncFrom: saved?.sync_from ?? opts.syncFrom,
-    syncExclude: saved?.sync_exclude ?? opts.syncExcludeTables,
-    active: saved ? !(saved.is_backup ?? false) : opts.active,
-    log: rpcLog,
-    onConfigChange: persist,
-  });
-  if (ctlPath !== null) {
-    try {
-      await ctl.listen(ctlPath);
-      addFileToUnlink(ctlPath);
-    } catch (e) {
-      fatal(`${ctlPath}: could not initialize control socket (${(e as Error).message})`);
-    }
-  }
-
-  let shuttingDown = false;
-  const shutdown = (code: number) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    replication?.close();
-    app.close();
-    void ctl.close().finally(() => {
-      exitCleanup();
-      process.exit(code);
-    });
-  };
-  app.onExit(() => shutdown(0));
-
-  if (opts.run !== null) {
-    const child = spawn('/bin/sh', ['-c', opts.run], { stdio: 'inherit' });
-    child.on('exit', (code, signal) => {
-      if (code === 0) return shutdown(0);
-      process.stderr.write(`${PROGRAM}: ${opts.run}: child ${signal ? `died, ${describeStatus(null, signal)}` : `exited, ${describeStatus(code, null)}`}\n`);
-      shutdown(1);
-    });
-  }
-
-  persist();
-  notifyStartupComplete();
-  if (opts.run === null) getLogger('ovsdb_server').info(VERSION_TEXT);
-  replication.start();
-}
-
-main().catch((e) => {
+function crash(e: unknown): never {
   process.stderr.write(`${PROGRAM}: ${(e as Error).stack ?? e}\n`);
   process.exit(1);
-});
+}
+
+process.title = PROGRAM;
+const argv = process.argv.slice(2);
+const scanned = scanServerArgs(argv);
+if (scanned.kind === 'exit') {
+  process.stdout.write(scanned.stdout);
+  process.stderr.write(scanned.stderr);
+  process.exit(scanned.code);
+}
+import('./server-main.ts').then((m) => m.main(argv)).catch(crash);

@@ -10,8 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
-import pino from 'pino';
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+import type pino from 'pino';
+import { libc as libcHandle } from './libc.ts';
 import { strerror } from './fcntl.ts';
 
 // ---------------------------------------------------------------------------
@@ -259,7 +260,7 @@ function sendLibcSyslog(pri: number, line: string): void {
   if (libcSyslogFailed) return;
   if (!libcSyslog) {
     try {
-      const libc = koffi.load('libc.so.6');
+      const libc = libcHandle();
       const openlog = libc.func('void openlog(void *ident, int option, int facility)') as (
         ident: Buffer,
         option: number,
@@ -353,17 +354,26 @@ const ovsDestination: pino.DestinationStream = {
   },
 };
 
-const core = pino<PinoLevel, true>(
-  {
-    customLevels: PINO_LEVELS,
-    useOnlyCustomLevels: true,
-    level: 'dbg',
-    base: undefined,
-    timestamp: () => `,"time":${Date.now()}`,
-    formatters: { level: (label: string) => ({ level: label }) },
-  },
-  ovsDestination,
-);
+// Created at the first message: loading pino costs ~30 ms, which `--version`, `--help` and option
+// errors need not pay.  pino is CommonJS, so require() loads it synchronously.
+let core: pino.Logger<PinoLevel, true> | null = null;
+
+function pinoCore(): pino.Logger<PinoLevel, true> {
+  if (core) return core;
+  const createPino = createRequire(import.meta.url)('pino') as typeof pino;
+  core = createPino<PinoLevel, true>(
+    {
+      customLevels: PINO_LEVELS,
+      useOnlyCustomLevels: true,
+      level: 'dbg',
+      base: undefined,
+      timestamp: () => `,"time":${Date.now()}`,
+      formatters: { level: (label: string) => ({ level: label }) },
+    },
+    ovsDestination,
+  );
+  return core;
+}
 
 /**
  * Set by cli/daemon.ts in re-spawned stages (Node has no fork()): the child
@@ -386,7 +396,7 @@ function log(m: Module, level: number, msg: string): void {
   const dst = destMask(m, level);
   if (dst === 0) return;
   const seq = ++seqNo;
-  core[PINO_METHOD[level]!]({ mod: m.name, lvl: level, seq, dst }, msg);
+  pinoCore()[PINO_METHOD[level]!]({ mod: m.name, lvl: level, seq, dst }, msg);
 }
 
 // ---------------------------------------------------------------------------
