@@ -3,12 +3,16 @@
 // the normalized argument list into the typed ServerOptions.
 
 import path from 'node:path';
-import yargs from 'yargs';
 import { setVlogLevels, setLogFile, configureSyslog, defaultLogFile } from './vlog.ts';
 import { defaultRundir, resolvePidfilePath } from './pidfile.ts';
 import { BY_NAME, OPTIONS, PROGRAM, defaultDatabase, scanServerArgs, type ExitResult, type Scanned } from './getopt.ts';
 
+import { loadYargs } from './yargs-lite.ts';
+
 export { PROGRAM, VERSION_TEXT, defaultDatabase, usageText } from './getopt.ts';
+
+// yargs without its help-layout modules (see yargs-lite.ts), ready before parseServerArgs() runs.
+const yargs = await loadYargs();
 
 export type StorageKind = 'file' | 'lmdb';
 
