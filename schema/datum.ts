@@ -149,6 +149,13 @@ export function datumFromJson(type: ColumnType, json: JsonValue, opts: DatumPars
     const pairs = json[1];
     if (!opts.ignoreSize && (pairs.length < type.min || pairs.length > type.max))
       throw sizeError(type, pairs.length, json);
+    if (pairs.length === 1) {
+      // The common one-pair map, built with exact-size arrays directly.
+      const p = pairs[0];
+      if (!Array.isArray(p) || p.length !== 2) throw syntaxError('expected 2-element array', p);
+      const k = parseBaseAtom(type.key, p[0], symtab, check);
+      return mapOf([k], [parseBaseAtom(type.value, p[1], symtab, check)]);
+    }
     const keys: Atom[] = [];
     const values: Atom[] = [];
     for (let i = 0; i < pairs.length; i++) {

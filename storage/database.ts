@@ -125,6 +125,12 @@ export function forEachRef(row: Row, cols: readonly RefColumn[], fn: (table: str
   }
 }
 
+/** True if any of `cols` holds an element in the row (a reference, whatever its target). */
+export function holdsRefs(row: Row, cols: readonly RefColumn[]): boolean {
+  for (let c = 0; c < cols.length; c++) if (row.data[cols[c].column.index].keys.length > 0) return true;
+  return false;
+}
+
 export type CommitListener = (commit: Commit) => void;
 
 export class Database {
@@ -170,12 +176,12 @@ export class Database {
         }
         if (ch.old) {
           this.unindex(table, ch.old);
-          if (hasWeak) this.unlinkWeak(ch.old, table);
+          if (hasWeak && holdsRefs(ch.old, weakRefColumns(table.schema))) this.unlinkWeak(ch.old, table);
         }
         if (ch.new) {
           table.rows.set(ch.uuid, ch.new);
           this.index(table, ch.new);
-          if (hasWeak) this.linkWeak(ch.new, table);
+          if (hasWeak && holdsRefs(ch.new, weakRefColumns(table.schema))) this.linkWeak(ch.new, table);
         } else {
           table.rows.delete(ch.uuid);
           table.refCount.delete(ch.uuid);
@@ -184,9 +190,14 @@ export class Database {
     }
     for (const [tname, deltas] of commit.refDeltas) {
       const table = this.table(tname);
+      const changes = commit.tables.get(tname);
       for (const [uuid, delta] of deltas) {
-        if (!table.rows.has(uuid)) continue;
-        const n = table.refs(uuid) + delta;
+        // Only rows that exist now keep a count; a changed row's fate is in the commit (no lookup in a
+        // possibly large table).
+        const ch = changes?.get(uuid);
+        if (ch !== undefined ? ch.new === null : !table.rows.has(uuid)) continue;
+        // A row inserted by this commit has no count yet (counts exist only for rows in the table).
+        const n = (ch !== undefined && ch.old === null ? 0 : table.refs(uuid)) + delta;
         if (n > 0) table.refCount.set(uuid, n);
         else table.refCount.delete(uuid);
       }

@@ -6,6 +6,7 @@ import { compareDatums, datumToString, mapOf, setOf, type Datum } from '../schem
 import { constraintViolation, OvsdbError } from '../schema/error.ts';
 import type { ColumnSchema, TableSchema } from '../schema/schema.ts';
 import {
+  holdsRefs,
   strongRefColumns,
   indexKey,
   weakRefColumns,
@@ -16,12 +17,6 @@ import {
   type Table,
 } from './database.ts';
 import { columnChanged, nextVersion, rowDataChanged, type Row } from './row.ts';
-
-/** True if any of `cols` holds an element in the row (a reference, whatever its target). */
-function holdsRefs(row: Row, cols: readonly RefColumn[]): boolean {
-  for (let c = 0; c < cols.length; c++) if (row.data[cols[c].column.index].keys.length > 0) return true;
-  return false;
-}
 
 interface Staged {
   readonly old: Row | null;
@@ -198,10 +193,6 @@ export class Transaction {
     return deltas;
   }
 
-  private refsAfter(table: Table, uuid: string, deltas: Map<string, Map<string, number>>): number {
-    return (table.rows.has(uuid) ? table.refs(uuid) : 0) + (deltas.get(table.schema.name)?.get(uuid) ?? 0);
-  }
-
   /** Deletes unreferenced rows of non-root tables, cascading, including orphans inserted here. */
   private collectGarbage(deltas: Map<string, Map<string, number>>): void {
     // A LIFO queue of (table, uuid) as two parallel stacks (no pair per row).
@@ -229,10 +220,13 @@ export class Transaction {
       const tname = qt.pop()!;
       const uuid = qu.pop()!;
       const table = this.db.table(tname);
-      const row = this.get(tname, uuid);
-      if (row === null || this.refsAfter(table, uuid, deltas) > 0) continue;
+      const s = this.staged.get(tname)?.get(uuid);
+      const row = s !== undefined ? s.new : (table.rows.get(uuid) ?? null);
+      if (row === null) continue;
+      // Committed references: none to a row inserted here (not in the table, so no count), else its count.
+      const committed = s !== undefined && s.old === null ? 0 : table.refs(uuid);
+      if (committed + (deltas.get(tname)?.get(uuid) ?? 0) > 0) continue;
       const m = this.stagedFor(tname);
-      const s = m.get(uuid);
       const change: Staged = s ?? { old: row, new: row };
       // Its outgoing references go away with it.
       const cols = strongRefColumns(table.schema);
