@@ -2,11 +2,11 @@
 // commits happened since the last one. A write per notification costs a syscall on both ends; under a burst
 // of commits fanned out to many clients that, not the update itself, is the cost.
 //
-// Pacing: a round starts at the end of the current event-loop turn (setImmediate) when the previous one
-// started at least PERIOD ms ago and ended at least its own duration ago; otherwise it waits until both hold.
-// So an update on an idle server leaves at once; under a stream of commits, each connection gets at most one
-// write per PERIOD (the updates of the commits in between share it), and a server busy with fan-out spends
-// at most about half its time writing updates while commits keep running.
+// Pacing: a round starts at the end of the current event-loop turn (setImmediate) unless the previous round
+// was recent: the next may start only after (peers written by the last round) × PER_PEER_US and after as long
+// as the last round took. An update to a few peers (a replication backup, a northd) leaves at once even
+// under a stream of commits; a round to 200 monitors waits about 5 ms, so under a burst each of them gets
+// one write carrying the updates of several commits, and at most about half the time goes to writing.
 import { performance } from 'node:perf_hooks';
 
 export interface DeferredOutput {
@@ -19,9 +19,10 @@ let scheduled = false;
 let lastStart = -Infinity;
 let lastEnd = 0;
 let lastDuration = 0;
+let lastPeers = 0;
 
-/** Shortest time between two rounds, ms (OVSDB_TS_UPDATE_PERIOD_MS overrides; 0 = pace by duration only). */
-const PERIOD_MS = Number(process.env['OVSDB_TS_UPDATE_PERIOD_MS'] ?? 5);
+/** Gap after a round per peer it wrote to, µs (OVSDB_TS_UPDATE_PACING_US overrides; 0 = by duration only). */
+const PER_PEER_MS = Number(process.env['OVSDB_TS_UPDATE_PACING_US'] ?? 25) / 1000;
 
 /** Below this the wait is not worth a timer (Node timers have 1 ms resolution). */
 const MIN_WAIT_MS = 0.5;
@@ -31,7 +32,7 @@ export function scheduleOutput(out: DeferredOutput): void {
   queue.push(out);
   if (scheduled) return;
   scheduled = true;
-  const wait = Math.max(lastStart + PERIOD_MS, lastEnd + lastDuration) - performance.now();
+  const wait = Math.max(lastStart + lastPeers * PER_PEER_MS, lastEnd + lastDuration) - performance.now();
   if (wait < MIN_WAIT_MS) setImmediate(runRound);
   else setTimeout(runRound, wait);
 }
@@ -42,6 +43,7 @@ function runRound(): void {
   const list = queue;
   queue = [];
   scheduled = false;
+  lastPeers = list.length;
   for (const out of list) out.flushDeferred();
   lastEnd = performance.now();
   lastDuration = lastEnd - start;

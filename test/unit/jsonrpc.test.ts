@@ -233,6 +233,38 @@ describe('JsonRpcConnection over a unix socket', () => {
     expect(seen).toEqual([{ type: 'request', method: 'list_dbs', params: [], id: 2 }]);
   });
 
+  it('deferred messages leave before a later reply, and alone when nothing follows them', async () => {
+    let other: JsonRpcConnection | null = null;
+    await listen((c) => {
+      if (other === null) {
+        other = c;
+        return;
+      }
+      c.on('message', (m) => {
+        if (m.type !== 'request') return;
+        // A commit by this peer: the other peer's update is deferred; ours is deferred, then the reply.
+        other!.sendDeferred('{"id":null,"method":"update","params":["o",{}]}');
+        c.sendDeferred('{"id":null,"method":"update","params":["a",{}]}');
+        c.sendDeferred('{"id":null,"method":"update","params":["b",{}]}');
+        c.reply(m.id, {});
+      });
+    });
+    const first = new Promise<string>((resolve) => {
+      const s = net.connect(sockPath);
+      s.on('data', (d) => {
+        s.destroy();
+        resolve(d.toString());
+      });
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const got = await raw('{"id":1,"method":"transact","params":[]}', (g) => g.includes('"result"'));
+    expect(got).toBe(
+      '{"id":null,"method":"update","params":["a",{}]}{"id":null,"method":"update","params":["b",{}]}' +
+        '{"id":1,"result":{},"error":null}',
+    );
+    expect(await first).toBe('{"id":null,"method":"update","params":["o",{}]}');
+  });
+
   it('closes only the bad connection, logging like OVS', async () => {
     await listen(() => {});
     expect(await raw('{"method":"echo","id":0,"params":[],"foo":1}')).toBe('');
