@@ -191,16 +191,16 @@ export class Database {
     for (const [tname, deltas] of commit.refDeltas) {
       const table = this.table(tname);
       const changes = commit.tables.get(tname);
-      for (const [uuid, delta] of deltas) {
+      deltas.forEach((delta, uuid) => {
         // Only rows that exist now keep a count; a changed row's fate is in the commit (no lookup in a
         // possibly large table).
         const ch = changes?.get(uuid);
-        if (ch !== undefined ? ch.new === null : !table.rows.has(uuid)) continue;
+        if (ch !== undefined ? ch.new === null : !table.rows.has(uuid)) return;
         // A row inserted by this commit has no count yet (counts exist only for rows in the table).
         const n = (ch !== undefined && ch.old === null ? 0 : table.refs(uuid)) + delta;
         if (n > 0) table.refCount.set(uuid, n);
         else table.refCount.delete(uuid);
-      }
+      });
     }
     for (const fn of this.listeners) fn(commit);
   }

@@ -18,7 +18,13 @@ import {
 } from './database.ts';
 import { columnChanged, nextVersion, rowDataChanged, type Row } from './row.ts';
 
+/**
+ * One row's staged change. It has RowChange's shape: finish() turns the staged maps into the commit's in
+ * place (new rows get their _version), so a commit costs no second map and object per row.
+ */
 interface Staged {
+  readonly table: TableSchema;
+  readonly uuid: string;
   readonly old: Row | null;
   new: Row | null;
 }
@@ -67,21 +73,27 @@ export class Transaction {
   }
 
   insert(table: string, row: Row): void {
-    this.stagedFor(table).set(row.uuid, { old: null, new: row });
+    this.stagedFor(table).set(row.uuid, { table: this.db.table(table).schema, uuid: row.uuid, old: null, new: row });
   }
 
   update(table: string, row: Row): void {
     const m = this.stagedFor(table);
     const s = m.get(row.uuid);
     if (s) s.new = row;
-    else m.set(row.uuid, { old: this.db.table(table).rows.get(row.uuid) ?? null, new: row });
+    else {
+      const t = this.db.table(table);
+      m.set(row.uuid, { table: t.schema, uuid: row.uuid, old: t.rows.get(row.uuid) ?? null, new: row });
+    }
   }
 
   delete(table: string, uuid: string): void {
     const m = this.stagedFor(table);
     const s = m.get(uuid);
     if (s) s.new = null;
-    else m.set(uuid, { old: this.db.table(table).rows.get(uuid)!, new: null });
+    else {
+      const t = this.db.table(table);
+      m.set(uuid, { table: t.schema, uuid, old: t.rows.get(uuid)!, new: null });
+    }
     let d = this.deletedHere.get(table);
     if (d === undefined) this.deletedHere.set(table, (d = new Set()));
     d.add(uuid);
@@ -102,9 +114,10 @@ export class Transaction {
   }
 
   private dropNoOps(): void {
+    // (Iterating values, not entries: no [key, value] array per row.)
     for (const [tname, m] of this.staged) {
-      for (const [uuid, s] of m) {
-        if (s.old === null ? s.new === null : s.new !== null && !rowDataChanged(s.old, s.new)) m.delete(uuid);
+      for (const s of m.values()) {
+        if (s.old === null ? s.new === null : s.new !== null && !rowDataChanged(s.old, s.new)) m.delete(s.uuid);
       }
       if (m.size === 0) this.staged.delete(tname);
     }
@@ -180,8 +193,9 @@ export class Transaction {
     }
     for (const [tname, m] of this.staged) {
       const table = this.db.table(tname);
-      for (const [uuid, s] of m) {
+      for (const s of m.values()) {
         if (s.old === null || s.new !== null) continue;
+        const uuid = s.uuid;
         const n = table.refs(uuid) + (deltas.get(tname)?.get(uuid) ?? 0);
         if (n > 0)
           throw new OvsdbError(
@@ -200,21 +214,21 @@ export class Transaction {
     const qu: string[] = [];
     for (const [tname, m] of this.staged) {
       if (this.db.table(tname).schema.isRoot) continue;
-      for (const [uuid, s] of m) {
+      for (const s of m.values()) {
         if (s.new) {
           qt.push(tname);
-          qu.push(uuid);
+          qu.push(s.uuid);
         }
       }
     }
     for (const [tname, m] of deltas) {
       if (this.db.table(tname).schema.isRoot) continue;
-      for (const [uuid, d] of m) {
+      m.forEach((d, uuid) => {
         if (d < 0) {
           qt.push(tname);
           qu.push(uuid);
         }
-      }
+      });
     }
     while (qt.length > 0) {
       const tname = qt.pop()!;
@@ -227,7 +241,7 @@ export class Transaction {
       const committed = s !== undefined && s.old === null ? 0 : table.refs(uuid);
       if (committed + (deltas.get(tname)?.get(uuid) ?? 0) > 0) continue;
       const m = this.stagedFor(tname);
-      const change: Staged = s ?? { old: row, new: row };
+      const old = s === undefined ? row : s.old;
       // Its outgoing references go away with it.
       const cols = strongRefColumns(table.schema);
       for (let c = 0; c < cols.length; c++) {
@@ -236,8 +250,8 @@ export class Transaction {
         if (rc.keyRef !== undefined) this.dropRefs(deltas, rc.keyRef, d.keys, uuid, qt, qu);
         if (rc.valueRef !== undefined && d.values !== undefined) this.dropRefs(deltas, rc.valueRef, d.values, uuid, qt, qu);
       }
-      if (change.old === null) m.delete(uuid);
-      else m.set(uuid, { old: change.old, new: null });
+      if (old === null) m.delete(uuid);
+      else m.set(uuid, { table: table.schema, uuid, old, new: null });
     }
   }
 
@@ -286,11 +300,11 @@ export class Transaction {
     for (const [tname, m] of this.staged) {
       const table = this.db.table(tname);
       const weak = weakRefColumns(table.schema);
-      for (const [uuid, s] of m) {
+      for (const s of m.values()) {
         // A row holding no weak reference has nothing to clean (checking it would change nothing).
-        if (s.new && weak.length > 0 && holdsRefs(s.new, weak)) mark(tname, uuid);
+        if (s.new && weak.length > 0 && holdsRefs(s.new, weak)) mark(tname, s.uuid);
         if (s.old && !s.new) {
-          const referrers = table.weakReferrers.get(uuid);
+          const referrers = table.weakReferrers.get(s.uuid);
           if (referrers) for (const [src, e] of referrers) mark(e.table, src);
         }
       }
@@ -361,12 +375,13 @@ export class Transaction {
           if (other) throw this.indexError(table.schema, cols, other, s.new);
           seen.set(k, s.new);
         }
-        for (const [k, row] of seen) {
-          const existing = table.indexes[i].get(k);
-          if (existing === undefined || existing.uuid === row.uuid) continue;
-          if (m.has(existing.uuid)) continue; // changed here: its new key, if any, is in `seen`
+        const index = table.indexes[i];
+        seen.forEach((row, k) => {
+          const existing = index.get(k);
+          if (existing === undefined || existing.uuid === row.uuid) return;
+          if (m.has(existing.uuid)) return; // changed here: its new key, if any, is in `seen`
           throw this.indexError(table.schema, cols, existing, row);
-        }
+        });
       }
     }
   }
@@ -403,18 +418,14 @@ export class Transaction {
   }
 
   private finish(refDeltas: Map<string, Map<string, number>>): Commit {
-    const tables = new Map<string, Map<string, RowChange>>();
     for (const [tname, m] of this.staged) {
-      const table = this.db.table(tname).schema;
-      const changes = new Map<string, RowChange>();
-      for (const [uuid, s] of m) {
-        if (s.old === null && s.new === null) continue;
-        if (s.old !== null && s.new !== null && !rowDataChanged(s.old, s.new)) continue;
-        const next = s.new ? { uuid, version: nextVersion(), data: s.new.data } : null;
-        changes.set(uuid, { table, uuid, old: s.old, new: next });
+      for (const s of m.values()) {
+        if (s.new === null ? s.old === null : s.old !== null && !rowDataChanged(s.old, s.new)) m.delete(s.uuid);
+        else if (s.new !== null) s.new = { uuid: s.uuid, version: nextVersion(), data: s.new.data };
       }
-      if (changes.size > 0) tables.set(tname, changes);
+      if (m.size === 0) this.staged.delete(tname);
     }
+    const tables: ReadonlyMap<string, ReadonlyMap<string, RowChange>> = this.staged;
     return { tables, comment: this.comment, durable: this.durable, refDeltas };
   }
 }
