@@ -122,6 +122,7 @@ function buildRecordText(commit: Commit, diff: boolean, date?: number): string |
       out.push(firstRow ? '"' : ',"', ch.uuid, '":{');
       let firstCol = true;
       const cols = ch.table.columns;
+      const defaults = defaultRow(ch.table);
       const newData = ch.new.data;
       const oldData = ch.old === null ? null : ch.old.data;
       for (let i = 0; i < cols.length; i++) {
@@ -130,7 +131,7 @@ function buildRecordText(commit: Commit, diff: boolean, date?: number): string |
         const nv = newData[col.index];
         let d = nv;
         if (oldData === null) {
-          if (isDefault(col.type, nv)) continue;
+          if (datumEquals(nv, defaults[col.index])) continue;
         } else {
           const ov = oldData[col.index];
           if (ov === nv || datumEquals(ov, nv)) continue;

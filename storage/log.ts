@@ -340,9 +340,11 @@ export class RecordLog {
     const offset = this.end;
     let length: number;
     try {
-      length = nativeWrites.has(this.io)
-        ? writeRecordString(this.io, this.fd, text, offset)
-        : writeRecordBuffer(this.io, this.fd, text, offset);
+      // Big records go through one buffer: the string path copies and encodes a big text several times.
+      length =
+        nativeWrites.has(this.io) && text.length < BIG_RECORD_CHARS
+          ? writeRecordString(this.io, this.fd, text, offset)
+          : writeRecordBuffer(this.io, this.fd, text, offset);
     } catch (err) {
       try {
         this.io.ftruncateSync(this.fd, offset);
@@ -586,6 +588,9 @@ export class RecordLog {
     this.fileSize = this.end;
   }
 }
+
+/** Records at least this long (in UTF-16 units) are encoded into a buffer before hashing and writing. */
+const BIG_RECORD_CHARS = 64 * 1024;
 
 function writeRecordBuffer(io: LogFs, fd: number, text: string, position: number): number {
   const rec = encodeRecord(text);
