@@ -28,7 +28,8 @@ function matches(kind: MemberKind, v: JsonValue): boolean {
 }
 
 export class MemberParser {
-  private readonly used = new Set<string>();
+  /** Members read so far, each once (a handful: an array costs less than a Set per parsed object). */
+  private readonly used: string[] = [];
 
   constructor(
     readonly json: JsonObject,
@@ -44,7 +45,7 @@ export class MemberParser {
   optional(name: string, kind: MemberKind): JsonValue | undefined {
     if (!Object.prototype.hasOwnProperty.call(this.json, name)) return undefined;
     const v = this.json[name];
-    this.used.add(name);
+    if (!this.used.includes(name)) this.used.push(name);
     if (!matches(kind, v)) throw this.error(`Type mismatch for member '${name}'.`);
     return v;
   }
@@ -57,7 +58,10 @@ export class MemberParser {
 
   /** Rejects members nobody asked for. */
   finish(): void {
-    const extra = Object.keys(this.json).filter((k) => !this.used.has(k));
+    const keys = Object.keys(this.json);
+    // Every used member is a distinct own member, so equal counts mean nothing else is there.
+    if (keys.length === this.used.length) return;
+    const extra = keys.filter((k) => !this.used.includes(k));
     if (extra.length === 0) return;
     if (extra.length === 1) throw this.error(`Member '${extra[0]}' is present but not allowed here.`);
     const others = extra.length - 1;

@@ -3,7 +3,7 @@
 // Nothing is applied here: the caller writes the commit to storage first, then applies it.
 import { randomUUID } from 'node:crypto';
 import { checkAtom, isUuid, type NamedUuids } from '../schema/atom.ts';
-import { compareDatums, datumFromJson, defaultDatum, type Datum } from '../schema/datum.ts';
+import { compareDatums, datumFromJson, type Datum, type DatumParseOptions } from '../schema/datum.ts';
 import { constraintViolation, OvsdbError, syntaxError } from '../schema/error.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { MemberParser } from '../schema/parser.ts';
@@ -11,7 +11,7 @@ import type { ColumnSchema, TableSchema } from '../schema/schema.ts';
 import { matchesAll, parseConditions, unknownColumn, uuidLookup, type Clause } from './condition.ts';
 import { commitIsEmpty, valuesKey, type Commit, type Database } from './database.ts';
 import { applyMutation, parseMutation } from './mutation.ts';
-import { allColumns, columnValue, rowToJson, type Row } from './row.ts';
+import { allColumns, columnValue, defaultData, rowToJson, type Row } from './row.ts';
 import { Transaction } from './transaction.ts';
 import { checkDelete, checkInsert, checkModify, type RbacIdentity } from './rbac.ts';
 
@@ -59,9 +59,34 @@ class Blocked {
   constructor(readonly timeoutMs: number | null) {}
 }
 
+/** Per table, the columns whose default is a single atom that fails the column's constraints. */
+const badDefaults = new WeakMap<TableSchema, readonly ColumnSchema[]>();
+function violatingDefaults(table: TableSchema): readonly ColumnSchema[] {
+  let r = badDefaults.get(table);
+  if (r === undefined) {
+    const bad: ColumnSchema[] = [];
+    const defaults = defaultData(table);
+    for (const c of table.columns) {
+      const d = defaults[c.index];
+      if (d.keys.length !== 1) continue;
+      try {
+        checkAtom(c.type.key, d.keys[0]);
+        if (c.type.value && d.values) checkAtom(c.type.value, d.values[0]);
+      } catch (e) {
+        if (!(e instanceof OvsdbError)) throw e;
+        bad.push(c);
+      }
+    }
+    badDefaults.set(table, (r = bad));
+  }
+  return r;
+}
+
 class Executor {
   readonly txn: Transaction;
   readonly symbols = new Symbols();
+  /** One options object for every value parsed in this transaction. */
+  private readonly parseOptions: DatumParseOptions = { symtab: this.symbols };
 
   constructor(
     readonly db: Database,
@@ -141,7 +166,7 @@ class Executor {
     for (const name of Object.keys(json)) {
       const col = table.columnsByName.get(name);
       if (col === undefined) throw unknownColumn(table, name, json);
-      const d = datumFromJson(col.type, json[name], { symtab: this.symbols });
+      const d = datumFromJson(col.type, json[name], this.parseOptions);
       if (skipImplicit && col.index < 0) continue;
       values.set(col, d);
     }
@@ -183,18 +208,29 @@ class Executor {
           syntax: uuidName,
         });
       if (uuidJson !== undefined) this.symbols.map.set(uuidName, { uuid: uuid!, defined: true });
-      else {
-        uuid = this.symbols.resolve(uuidName);
-        this.symbols.map.get(uuidName)!.defined = true;
+      else if (e !== undefined) {
+        uuid = e.uuid; // named by an earlier forward reference
+        e.defined = true;
+      } else {
+        uuid = randomUUID();
+        this.symbols.map.set(uuidName, { uuid, defined: true });
       }
     }
     uuid ??= randomUUID();
-    const given = this.parseRow(table, rowJson, true);
-    const data: Datum[] = table.columns.map((c) => given.get(c) ?? defaultDatum(c.type));
-    // Defaults can violate constraints too: every single-element value is checked.
-    for (const c of table.columns) {
+    // The row: the given values (constraint-checked as parsed) over the column defaults.
+    const defaults = defaultData(table);
+    const data = defaults.slice();
+    for (const name in rowJson) {
+      const col = table.columnsByName.get(name);
+      if (col === undefined) throw unknownColumn(table, name, rowJson);
+      const d = datumFromJson(col.type, rowJson[name], this.parseOptions);
+      if (col.index >= 0) data[col.index] = d;
+    }
+    // Defaults can violate constraints too (every single-element value is checked; given ones passed when
+    // parsed, so only the table's violating defaults that were not replaced can fail).
+    for (const c of violatingDefaults(table)) {
       const d = data[c.index];
-      if (d.keys.length !== 1) continue;
+      if (d !== defaults[c.index]) continue;
       checkAtom(c.type.key, d.keys[0]);
       if (c.type.value && d.values) checkAtom(c.type.value, d.values[0]);
     }
@@ -331,7 +367,7 @@ class Executor {
     for (const rj of rowsJson) {
       if (!isJsonObject(rj)) throw syntaxError('row must be JSON object', rj);
       const given = this.parseRow(table, rj, false);
-      const data = table.columns.map((c) => given.get(c) ?? defaultDatum(c.type));
+      const data = table.columns.map((c) => given.get(c) ?? defaultData(table)[c.index]);
       const uuid = given.get(table.columnsByName.get('_uuid')!)?.keys[0] as string | undefined;
       const version = given.get(table.columnsByName.get('_version')!)?.keys[0] as string | undefined;
       const zero = '00000000-0000-0000-0000-000000000000';

@@ -15,7 +15,6 @@ import {
   datumEquals,
   datumFromJson,
   datumToJson,
-  defaultDatum,
   writeDatum,
   isDefault,
   sizeOk,
@@ -28,6 +27,7 @@ import { parseSchema, schemaToJson, type DatabaseSchema, type TableSchema } from
 import { Database, type Commit } from './database.ts';
 import { Lockfile } from './lockfile.ts';
 import { LogError, RecordLog, type LogRecovery } from './log.ts';
+import { defaultData } from './row.ts';
 import { Transaction } from './transaction.ts';
 
 export interface FileStorageOptions {
@@ -122,7 +122,7 @@ function buildRecordText(commit: Commit, diff: boolean, date?: number): string |
       out.push(firstRow ? '"' : ',"', ch.uuid, '":{');
       let firstCol = true;
       const cols = ch.table.columns;
-      const defaults = defaultRow(ch.table);
+      const defaults = defaultData(ch.table);
       const newData = ch.new.data;
       const oldData = ch.old === null ? null : ch.old.data;
       for (let i = 0; i < cols.length; i++) {
@@ -189,14 +189,6 @@ function recordError(path: string, details: string): OvsdbError {
 const RECORD_VALUE: DatumParseOptions = { checkConstraints: false };
 const RECORD_DIFF: DatumParseOptions = { checkConstraints: false, ignoreSize: true };
 
-/** Every column's default datum, per table (datums are immutable and shared; each row copies the array). */
-const defaultRows = new WeakMap<TableSchema, readonly Datum[]>();
-function defaultRow(table: TableSchema): readonly Datum[] {
-  let r = defaultRows.get(table);
-  if (r === undefined) defaultRows.set(table, (r = table.columns.map((c) => defaultDatum(c.type))));
-  return r;
-}
-
 /** Replays one transaction record into the database (all commit checks apply). */
 export function applyRecord(db: Database, rec: JsonObject, path = 'record'): void {
   const isDiff = rec._is_diff === true;
@@ -212,7 +204,7 @@ export function applyRecord(db: Database, rec: JsonObject, path = 'record'): voi
     // A uuid appears once per table in a record (object keys are distinct), so nothing is staged for it
     // yet: the committed row is what the transaction sees.
     const rows = db.table(name).rows;
-    const defaults = defaultRow(table);
+    const defaults = defaultData(table);
     for (const uuid in value) {
       const rowJson = value[uuid];
       const existing = rows.get(uuid) ?? null;

@@ -2,7 +2,7 @@
 // that shares the untouched datums with the old one, so "did column i change" starts with an identity test.
 import { randomBytes } from 'node:crypto';
 import { ZERO_UUID } from '../schema/atom.ts';
-import { setOf, datumEquals, datumToJson, type Datum } from '../schema/datum.ts';
+import { setOf, datumEquals, datumToJson, defaultDatum, type Datum } from '../schema/datum.ts';
 import type { JsonObject } from '../schema/json.ts';
 import { UUID_COLUMN, VERSION_COLUMN, type ColumnSchema, type TableSchema } from '../schema/schema.ts';
 
@@ -29,6 +29,15 @@ export function nextVersion(): number {
 /** The _version as the UUID clients see. */
 export function versionUuid(v: number): string {
   return v === 0 ? ZERO_UUID : VERSION_PREFIX + v.toString(16).padStart(12, '0');
+}
+
+const defaultRows = new WeakMap<TableSchema, readonly Datum[]>();
+
+/** Every user column's default datum, in Row.data order (shared and immutable: copy before changing). */
+export function defaultData(table: TableSchema): readonly Datum[] {
+  let r = defaultRows.get(table);
+  if (r === undefined) defaultRows.set(table, (r = table.columns.map((c) => defaultDatum(c.type))));
+  return r;
 }
 
 export function columnValue(row: Row, col: ColumnSchema): Datum {
