@@ -91,19 +91,20 @@ function sizeError(type: ColumnType, n: number, json: JsonValue): OvsdbError {
 }
 
 /** Sorts parallel key/value arrays by key and rejects duplicate keys. */
-function sortAndCheck(keys: Atom[], values: Atom[] | undefined): Datum {
+function sortAndCheck(keys: Atom[], values: Atom[] | undefined, kt: AtomicType): Datum {
   const n = keys.length;
+  // Uuids are ASCII, where UTF-16 order (the native string order) is UTF-8 byte order.
+  const ascii = kt === 'uuid';
   let sorted = true;
   for (let i = 1; i < n; i++) {
-    const c = compareAtoms(keys[i - 1], keys[i]);
-    if (c >= 0) {
-      sorted = false;
-      break;
-    }
+    if (ascii ? keys[i - 1] < keys[i] : compareAtoms(keys[i - 1], keys[i]) < 0) continue;
+    sorted = false;
+    break;
   }
   if (!sorted) {
     if (values === undefined) {
-      keys.sort(compareAtoms);
+      if (ascii) keys.sort();
+      else keys.sort(compareAtoms);
     } else {
       const ks = keys;
       const vs = values;
@@ -114,7 +115,7 @@ function sortAndCheck(keys: Atom[], values: Atom[] | undefined): Datum {
       values = v2;
     }
     for (let i = 1; i < n; i++) {
-      if (compareAtoms(keys[i - 1], keys[i]) === 0)
+      if (keys[i - 1] === keys[i]) // (atoms are canonical: equal order ⇔ identical value)
         throw new OvsdbError('ovsdb error', values ? 'map contains duplicate key' : 'set contains duplicate');
     }
     // (the map arrays are fresh from map(), exact-size; the set was sorted in place, see below)
@@ -164,7 +165,7 @@ export function datumFromJson(type: ColumnType, json: JsonValue, opts: DatumPars
       keys.push(parseBaseAtom(type.key, p[0], symtab, check));
       values.push(parseBaseAtom(type.value, p[1], symtab, check));
     }
-    return sortAndCheck(keys, values);
+    return sortAndCheck(keys, values, type.key.type);
   }
   if (Array.isArray(json) && json[0] === 'set') {
     if (json.length !== 2 || !Array.isArray(json[1])) throw syntaxError('expected ["set", <array>]', json);
@@ -173,7 +174,7 @@ export function datumFromJson(type: ColumnType, json: JsonValue, opts: DatumPars
       throw sizeError(type, elems.length, json);
     const keys: Atom[] = [];
     for (let i = 0; i < elems.length; i++) keys.push(parseBaseAtom(type.key, elems[i], symtab, check));
-    return sortAndCheck(keys, undefined);
+    return sortAndCheck(keys, undefined, type.key.type);
   }
   if (!opts.ignoreSize && type.min > 1) throw sizeError(type, 1, json);
   return setOf([parseBaseAtom(type.key, json, symtab, check)]);
