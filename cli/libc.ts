@@ -4,12 +4,18 @@
 import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
 
+/**
+ * require() for CommonJS packages. `import.meta.url` is empty when this module is bundled as CommonJS
+ * (the crash tests bundle a writer that way); `__filename` exists there.
+ */
+export const nodeRequire: NodeJS.Require = createRequire(import.meta.url ?? __filename);
+
 let koffiModule: typeof Koffi | null = null;
 let libcHandle: Koffi.LibraryHandle | null = null;
 
 /** The koffi module. */
 export function koffi(): typeof Koffi {
-  koffiModule ??= createRequire(import.meta.url)('koffi') as typeof Koffi;
+  koffiModule ??= nodeRequire('koffi') as typeof Koffi;
   return koffiModule;
 }
 

@@ -10,9 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import dgram from 'node:dgram';
-import { createRequire } from 'node:module';
 import type pino from 'pino';
-import { libc as libcHandle } from './libc.ts';
+import { libc as libcHandle, nodeRequire } from './libc.ts';
 import { strerror } from './fcntl.ts';
 
 // ---------------------------------------------------------------------------
@@ -360,7 +359,7 @@ let core: pino.Logger<PinoLevel, true> | null = null;
 
 function pinoCore(): pino.Logger<PinoLevel, true> {
   if (core) return core;
-  const createPino = createRequire(import.meta.url)('pino') as typeof pino;
+  const createPino = nodeRequire('pino') as typeof pino;
   core = createPino<PinoLevel, true>(
     {
       customLevels: PINO_LEVELS,
