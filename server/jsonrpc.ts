@@ -5,7 +5,6 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { parseJson, stringify, type JsonValue } from '../schema/json.ts';
 import { JsonStreamSplitter, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
-import { scheduleOutput, type DeferredOutput } from './output-scheduler.ts';
 
 export { JsonStreamSplitter, JsonFramingError, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
 export type { MessageSink } from './jsonrpc-stream.ts';
@@ -161,7 +160,7 @@ export interface JsonRpcConnectionEvents {
   close: [reason: string];
 }
 
-export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> implements DeferredOutput {
+export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   readonly name: string;
   private readonly log: RpcLog;
   private readonly splitter: JsonStreamSplitter;
@@ -176,8 +175,6 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> imp
   private out: string[] = [];
   /** Inside onData: replies wait for the end of the chunk (one write for a pipelined burst). */
   private reading = false;
-  /** Queued with the output scheduler (deferred messages are waiting). */
-  private deferred = false;
 
   constructor(
     readonly socket: net.Socket,
@@ -224,23 +221,14 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> imp
     return !this.backlog;
   }
 
-  /**
-   * Queue a message that may wait for the next output round (monitor updates): the updates of several
-   * commits then share one write. Anything sent with sendRaw() later goes out after it, in the same write.
-   */
-  sendDeferred(text: string): void {
-    if (this.isClosed) return;
-    this.out.push(text);
-    if (!this.reading && !this.deferred) {
-      this.deferred = true;
-      scheduleOutput(this);
-    }
+  /** Queue a message; it leaves, in order, with the next sendRaw() or flush(). */
+  queue(text: string): void {
+    if (!this.isClosed) this.out.push(text);
   }
 
-  /** @internal The output scheduler's round. */
-  flushDeferred(): void {
-    this.deferred = false;
-    this.flushOut();
+  /** Write what queue() left (at the end of the chunk being read, if called while reading one). */
+  flush(): void {
+    if (!this.reading) this.flushOut();
   }
 
   private flushOut(): void {

@@ -5,9 +5,11 @@
 // monitor: for each commit the <table-updates> text is built and serialized once per shape and the same
 // string is handed to every monitor of that shape; a notification is then one string concatenation.
 //
-// Backlog: a monitor keeps at most one unsent update. If another commit arrives before the session took it
-// (the session does not take updates while its socket has a send backlog), the monitor switches to a merged
-// buffer of row changes (first old, last new) and produces one merged update when the session takes it.
+// Unsent changes: a monitor holds at most one unsent update, a PendingUpdate shared by every monitor of its
+// shape that took its last update at the same point. Commits until the session takes it (sessions take
+// updates in output rounds, and not while their socket has a send backlog) fold into it as net row changes
+// (first old, last new), so a burst of commits costs one composition per shape and reaches each monitor as
+// one update, as the reference merges updates for a backlogged session.
 import { isUuid, ZERO_UUID } from '../schema/atom.ts';
 import { syntaxError } from '../schema/error.ts';
 import { stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
@@ -54,10 +56,8 @@ export class Monitor {
   /** The set this monitor is registered with (it regroups us when our shape changes). */
   private owner: MonitorSet | null = null;
 
-  // The unsent update: either one commit's shared text, or a merged buffer of several commits.
-  private readyText: string | null = null;
-  private readyTables: TableDeltas | null = null;
-  private buffer: DeltaBuffer | null = null;
+  /** The unsent changes (shared with the monitors of this shape that took their last update with us). */
+  private pending: PendingUpdate | null = null;
   private lastTxnId = ZERO_UUID;
   /** Messages built before a condition change, still to be taken, oldest first. */
   private frozen: string[] = [];
@@ -154,7 +154,7 @@ export class Monitor {
 
   /** True if takeUpdate() may return a message. */
   get hasUpdate(): boolean {
-    return this.readyText !== null || this.buffer !== null || this.frozen.length > 0;
+    return this.pending !== null || this.frozen.length > 0;
   }
 
   /**
@@ -168,23 +168,22 @@ export class Monitor {
 
   /** Drops any unsent update (the monitor is being canceled). */
   discardUpdates(): void {
-    this.readyText = null;
-    this.readyTables = null;
-    this.buffer = null;
+    this.detach();
     this.frozen = [];
   }
 
   private buildPending(): string | null {
-    let text: string | null = null;
-    if (this.readyText !== null) {
-      text = this.readyText;
-    } else if (this.buffer !== null) {
-      text = composeUpdatesText(this.specValue, this.buffer.tables);
-    }
-    this.readyText = null;
-    this.readyTables = null;
-    this.buffer = null;
-    return text === null ? null : this.message(text, this.lastTxnId);
+    const p = this.pending;
+    if (p === null) return null;
+    this.detach();
+    this.lastTxnId = p.lastTxnId;
+    const body = p.body();
+    return body === null ? null : this.message(body, p.lastTxnId);
+  }
+
+  private detach(): void {
+    if (this.pending !== null) this.pending.holders--;
+    this.pending = null;
   }
 
   /** @internal MonitorSet registers and unregisters us. */
@@ -192,28 +191,51 @@ export class Monitor {
     this.owner = owner;
   }
 
-  /** @internal MonitorSet: does this monitor hold an unsent update (so the next commit must merge)? */
+  /** @internal MonitorSet: does this monitor hold unsent changes (which then receive the next commit)? */
   get busy(): boolean {
-    return this.readyText !== null || this.buffer !== null;
+    return this.pending !== null;
   }
 
-  /** @internal MonitorSet: the shared text for one commit (only when not busy). */
-  deliver(text: string, tables: TableDeltas, txnId: string): void {
-    this.readyText = text;
-    this.readyTables = tables;
-    this.lastTxnId = txnId;
+  /** @internal MonitorSet: the unsent changes this monitor now shares (only when not busy). */
+  attach(p: PendingUpdate): void {
+    this.pending = p;
+    p.holders++;
   }
+}
 
-  /** @internal MonitorSet: fold a commit into the backlog (only when busy). */
-  merge(tables: TableDeltas, txnId: string): void {
-    if (this.buffer === null) {
-      this.buffer = new DeltaBuffer();
-      if (this.readyTables !== null) this.buffer.add(this.readyTables, this.specValue.tables);
-      this.readyText = null;
-      this.readyTables = null;
+/**
+ * Changes not yet sent to the monitors of one shape that took their last update at the same point: one
+ * commit's row changes, or the net changes of several. The body text is composed once for all of them.
+ */
+class PendingUpdate {
+  /** Monitors holding this update; at 0 the MonitorSet drops it. */
+  holders = 0;
+  lastTxnId = ZERO_UUID;
+  private single: TableDeltas | null = null;
+  private buffer: DeltaBuffer | null = null;
+  private text: string | null | undefined = undefined;
+
+  constructor(private readonly spec: MonitorSpec) {}
+
+  add(tables: TableDeltas, txnId: string): void {
+    if (this.single === null && this.buffer === null) {
+      this.single = tables;
+    } else {
+      if (this.buffer === null) {
+        this.buffer = new DeltaBuffer();
+        this.buffer.add(this.single!, this.spec.tables);
+        this.single = null;
+      }
+      this.buffer.add(tables, this.spec.tables);
     }
-    this.buffer.add(tables, this.specValue.tables);
+    this.text = undefined;
     this.lastTxnId = txnId;
+  }
+
+  /** The <table-updates> text, or null when the net change is nothing this shape reports. */
+  body(): string | null {
+    if (this.text === undefined) this.text = composeUpdatesText(this.spec, this.single ?? this.buffer!.tables);
+    return this.text;
   }
 }
 
@@ -224,6 +246,8 @@ function sameWhere(mt: MonitoredTable, where: readonly Clause[]): boolean {
 interface ShapeGroup {
   readonly spec: MonitorSpec;
   readonly monitors: Set<Monitor>;
+  /** Unsent updates still held by some monitor of this group. */
+  readonly pending: Set<PendingUpdate>;
 }
 
 /** All monitors of one database, grouped by shape; the server calls onCommit() after every applied commit. */
@@ -243,7 +267,7 @@ export class MonitorSet {
   add(m: Monitor): void {
     const key = m.spec.shapeKey;
     let g = this.groups.get(key);
-    if (g === undefined) this.groups.set(key, (g = { spec: m.spec, monitors: new Set() }));
+    if (g === undefined) this.groups.set(key, (g = { spec: m.spec, monitors: new Set(), pending: new Set() }));
     if (!g.monitors.has(m)) {
       g.monitors.add(m);
       this.count++;
@@ -275,14 +299,20 @@ export class MonitorSet {
     const tables = commit.tables;
     for (const g of this.groups.values()) {
       if (!touches(g.spec, tables)) continue;
-      let text: string | null | undefined;
+      // Each unsent update of this shape takes the commit once; monitors with none share a new one.
+      for (const p of g.pending) {
+        if (p.holders === 0) g.pending.delete(p);
+        else p.add(tables, txnId);
+      }
+      let fresh: PendingUpdate | null = null;
       for (const m of g.monitors) {
-        if (m.busy) {
-          m.merge(tables, txnId);
-          continue;
+        if (m.busy) continue;
+        if (fresh === null) {
+          fresh = new PendingUpdate(g.spec);
+          fresh.add(tables, txnId);
+          g.pending.add(fresh);
         }
-        if (text === undefined) text = composeUpdatesText(g.spec, tables);
-        if (text !== null) m.deliver(text, tables, txnId);
+        m.attach(fresh);
       }
     }
   }

@@ -6,6 +6,7 @@ import type { JsonRpcRequest } from './jsonrpc.ts';
 import { parseLastTxnId, type Monitor, type MonitorVersion } from './monitor.ts';
 import type { ServedDatabase } from './server.ts';
 import type { Session } from './session.ts';
+import { scheduleOutput, type DeferredOutput } from './output-scheduler.ts';
 
 interface Entry {
   monitor: Monitor;
@@ -14,8 +15,10 @@ interface Entry {
 
 const VERSIONS: Record<string, MonitorVersion> = { monitor: 1, monitor_cond: 2, monitor_cond_since: 3 };
 
-export class SessionMonitors {
+export class SessionMonitors implements DeferredOutput {
   private readonly byId = new Map<string, Entry>();
+  /** Queued for the next output round. */
+  private scheduled = false;
 
   constructor(private readonly session: Session) {}
 
@@ -79,27 +82,35 @@ export class SessionMonitors {
   }
 
   private flushEntry(entry: Entry): void {
-    for (let text = entry.monitor.takeUpdate(); text !== null; text = entry.monitor.takeUpdate()) this.session.send(text);
-  }
-
-  private deferEntry(entry: Entry): void {
-    for (let text = entry.monitor.takeUpdate(); text !== null; text = entry.monitor.takeUpdate()) this.session.conn.sendDeferred(text);
-  }
-
-  /** Sends every pending update (before any reply or notification, and when the backlog drains). */
-  flushAll(): void {
-    for (const entry of this.byId.values()) if (entry.monitor.hasUpdate) this.flushEntry(entry);
+    const conn = this.session.conn;
+    for (let text = entry.monitor.takeUpdate(); text !== null; text = entry.monitor.takeUpdate()) conn.queue(text);
   }
 
   /**
-   * After a commit: queue the update for the next output round, unless the connection is backlogged (then
-   * updates merge until 'drain').
+   * Queues every pending update; `write` = false when a message is sent right after (a reply), which then
+   * carries them in the same write.
    */
+  flushAll(write = true): void {
+    for (const entry of this.byId.values()) if (entry.monitor.hasUpdate) this.flushEntry(entry);
+    if (write) this.session.conn.flush();
+  }
+
+  /** After a commit: this session's updates leave in the next output round. */
   commitApplied(served: ServedDatabase): void {
-    if (this.byId.size === 0 || this.session.conn.hasBacklog()) return;
+    if (this.scheduled || this.byId.size === 0) return;
     for (const entry of this.byId.values()) {
-      if (entry.served === served && entry.monitor.hasUpdate) this.deferEntry(entry);
+      if (entry.served === served && entry.monitor.hasUpdate) {
+        this.scheduled = true;
+        scheduleOutput(this);
+        return;
+      }
     }
+  }
+
+  /** @internal The output round; a backlogged connection takes its (merged) updates on 'drain' instead. */
+  flushDeferred(): void {
+    this.scheduled = false;
+    if (!this.session.conn.hasBacklog()) this.flushAll();
   }
 
   /** The database is going away: db-change-aware sessions are told with `monitor_canceled`. */

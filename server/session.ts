@@ -86,22 +86,22 @@ export class Session implements LockHolder {
   }
 
   reply(id: JsonValue, result: JsonValue): void {
-    this.monitors.flushAll();
+    this.monitors.flushAll(false);
     this.conn.reply(id, result);
   }
 
   replyRaw(id: JsonValue, resultText: string): void {
-    this.monitors.flushAll();
+    this.monitors.flushAll(false);
     this.conn.replyRaw(id, resultText);
   }
 
   replyError(id: JsonValue, error: JsonValue): void {
-    this.monitors.flushAll();
+    this.monitors.flushAll(false);
     this.conn.replyError(id, error);
   }
 
   notifyLock(method: 'locked' | 'stolen', name: string): void {
-    this.monitors.flushAll();
+    this.monitors.flushAll(false);
     this.conn.notify(method, [name]);
   }
 

@@ -233,7 +233,7 @@ describe('JsonRpcConnection over a unix socket', () => {
     expect(seen).toEqual([{ type: 'request', method: 'list_dbs', params: [], id: 2 }]);
   });
 
-  it('deferred messages leave before a later reply, and alone when nothing follows them', async () => {
+  it('queued messages leave before a later reply, and alone on flush()', async () => {
     let other: JsonRpcConnection | null = null;
     await listen((c) => {
       if (other === null) {
@@ -242,10 +242,11 @@ describe('JsonRpcConnection over a unix socket', () => {
       }
       c.on('message', (m) => {
         if (m.type !== 'request') return;
-        // A commit by this peer: the other peer's update is deferred; ours is deferred, then the reply.
-        other!.sendDeferred('{"id":null,"method":"update","params":["o",{}]}');
-        c.sendDeferred('{"id":null,"method":"update","params":["a",{}]}');
-        c.sendDeferred('{"id":null,"method":"update","params":["b",{}]}');
+        // A commit by this peer: the other peer's update is queued and flushed; ours are queued, then the reply.
+        other!.queue('{"id":null,"method":"update","params":["o",{}]}');
+        other!.flush();
+        c.queue('{"id":null,"method":"update","params":["a",{}]}');
+        c.queue('{"id":null,"method":"update","params":["b",{}]}');
         c.reply(m.id, {});
       });
     });

@@ -385,6 +385,23 @@ describe('shared serialization', () => {
     expect(a.takeUpdate()).toBeNull();
     expect(b.hasUpdate).toBe(true);
   });
+  it('monitors of one shape untaken over several commits share one merged body; one taken in between gets only the rest', () => {
+    const f = new Fixture();
+    const a = f.monitor('a', 2, { T: { columns: ['x'] } });
+    const b = f.monitor('b', 2, { T: { columns: ['x'] } });
+    const c = f.monitor('c', 2, { T: { columns: ['x'] } });
+    f.insert('T', U1, { x: 1 });
+    expect(c.takeUpdate()).toBe(`{"id":null,"method":"update2","params":["c",{"T":{"${U1}":{"insert":{"x":1}}}}]}`);
+    f.update('T', U1, { x: 2 });
+    f.insert('T', U2, { x: 3 });
+    const merged = `{"T":{"${U1}":{"insert":{"x":2}},"${U2}":{"insert":{"x":3}}}}`;
+    expect(a.takeUpdate()).toBe(`{"id":null,"method":"update2","params":["a",${merged}]}`);
+    expect(b.takeUpdate()).toBe(`{"id":null,"method":"update2","params":["b",${merged}]}`);
+    expect(c.takeUpdate()).toBe(
+      `{"id":null,"method":"update2","params":["c",{"T":{"${U1}":{"modify":{"x":2}},"${U2}":{"insert":{"x":3}}}}]}`,
+    );
+    expect([a, b, c].map((m) => m.takeUpdate())).toEqual([null, null, null]);
+  });
 });
 
 describe('backlog merging', () => {
