@@ -104,14 +104,14 @@ export function evalClause(clause: Clause, row: Row): boolean {
 
 /** Transaction semantics: every clause must hold. */
 export function matchesAll(clauses: readonly Clause[], row: Row): boolean {
-  for (const c of clauses) if (!evalClause(c, row)) return false;
+  for (let i = 0; i < clauses.length; i++) if (!evalClause(clauses[i]!, row)) return false;
   return true;
 }
 
 /** Monitor semantics: any clause holds; an empty condition matches everything. */
 export function matchesAny(clauses: readonly Clause[], row: Row): boolean {
   if (clauses.length === 0) return true;
-  for (const c of clauses) if (evalClause(c, row)) return true;
+  for (let i = 0; i < clauses.length; i++) if (evalClause(clauses[i]!, row)) return true;
   return false;
 }
 

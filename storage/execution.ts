@@ -180,7 +180,12 @@ class Executor {
       return row && matchesAll(where, row) ? [row] : [];
     }
     const out: Row[] = [];
-    for (const row of this.txn.rows(table.name)) if (matchesAll(where, row)) out.push(row);
+    const committed = this.txn.committedRowsIfUnchanged(table.name);
+    if (committed !== null) {
+      for (const row of committed.values()) if (matchesAll(where, row)) out.push(row);
+    } else {
+      for (const row of this.txn.rows(table.name)) if (matchesAll(where, row)) out.push(row);
+    }
     return out;
   }
 
