@@ -14,6 +14,21 @@ export { PROGRAM, VERSION_TEXT, defaultDatabase, usageText } from './getopt.ts';
 // yargs without its help-layout modules (see yargs-lite.ts), ready before parseServerArgs() runs.
 const yargs = await loadYargs();
 
+/** How yargs reads the getopt-normalized arguments: literally, as OVS's getopt_long does. */
+export const YARGS_PARSER_CONFIG = {
+  'camel-case-expansion': false,
+  'boolean-negation': false, // --no-chdir is an option of its own, not "chdir=false"
+  'dot-notation': false,
+  'parse-numbers': false,
+  'parse-positional-numbers': false,
+  'short-option-groups': false,
+  'duplicate-arguments-array': true,
+  'flatten-duplicate-arrays': true,
+  'greedy-arrays': false,
+  'populate--': true,
+  'strip-aliased': true,
+} as const;
+
 export type StorageKind = 'file' | 'lmdb';
 
 export interface SslOptions {
@@ -106,19 +121,7 @@ function build(scanned: Scanned[], positionals: string[], env: NodeJS.ProcessEnv
   const stringOpts = OPTIONS.filter((o) => o.arg !== 'none').map((o) => o.name);
   const boolOpts = OPTIONS.filter((o) => o.arg === 'none').map((o) => o.name);
   const parsed = yargs(normalized)
-    .parserConfiguration({
-      'camel-case-expansion': false,
-      'boolean-negation': false, // --no-chdir is an option of its own, not "chdir=false"
-      'dot-notation': false,
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-      'short-option-groups': false,
-      'duplicate-arguments-array': true,
-      'flatten-duplicate-arrays': true,
-      'greedy-arrays': false,
-      'populate--': true,
-      'strip-aliased': true,
-    })
+    .parserConfiguration(YARGS_PARSER_CONFIG)
     .string(stringOpts)
     .boolean(boolOpts)
     .help(false)

@@ -1,23 +1,12 @@
 // cli/yargs-lite.ts: yargs on a shim without the help-layout modules parses exactly like stock yargs.
 import { describe, expect, it } from 'vitest';
 import stockYargs from 'yargs';
+import { YARGS_PARSER_CONFIG } from '../../cli/options.ts';
 import { loadYargs, type YargsFactory } from '../../cli/yargs-lite.ts';
 
 function parse(y: YargsFactory, argv: string[]): unknown {
   return y(argv)
-    .parserConfiguration({
-      'camel-case-expansion': false,
-      'boolean-negation': false,
-      'dot-notation': false,
-      'parse-numbers': false,
-      'parse-positional-numbers': false,
-      'short-option-groups': false,
-      'duplicate-arguments-array': true,
-      'flatten-duplicate-arrays': true,
-      'greedy-arrays': false,
-      'populate--': true,
-      'strip-aliased': true,
-    })
+    .parserConfiguration(YARGS_PARSER_CONFIG)
     .string(['remote', 'pidfile', 'verbose'])
     .boolean(['detach', 'no-chdir'])
     .help(false)
