@@ -1,0 +1,61 @@
+// Monitor updates in output rounds (README, documented differences): the commits made before a monitoring
+// session's round reach it as one merged update, and a session's own pending update precedes its reply.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { TempDir, Server, startServer, SCHEMA, RawClient, maskUuids, waitFor } from './lib/harness.ts';
+
+let tmp: TempDir;
+let srv: Server;
+const clients: RawClient[] = [];
+
+beforeAll(async () => {
+  tmp = new TempDir();
+  srv = await startServer('ours', tmp, [SCHEMA.nb]);
+});
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await srv?.stop();
+  tmp?.cleanup();
+});
+
+async function client(): Promise<RawClient> {
+  const c = await RawClient.connect(srv.sock);
+  clients.push(c);
+  return c;
+}
+
+const insert = (name: string) => ({ op: 'insert', table: 'Logical_Switch', row: { name } });
+const updates = (c: RawClient) => c.messages.filter((m) => (m as { method?: string }).method === 'update2');
+
+describe('monitor update rounds', () => {
+  it('two commits of one read reach a watcher as one update carrying both rows', async () => {
+    const watcher = await client();
+    const w = await watcher.call('monitor_cond', ['OVN_Northbound', 'w', { Logical_Switch: [{ columns: ['name'] }] }], 'm');
+    expect(w).toEqual({ id: 'm', result: {}, error: null });
+    const writer = await client();
+    // Both transactions in one write: the server commits both while reading this one chunk.
+    writer.send(
+      JSON.stringify({ id: 1, method: 'transact', params: ['OVN_Northbound', insert('sw-a')] }) +
+        JSON.stringify({ id: 2, method: 'transact', params: ['OVN_Northbound', insert('sw-b')] }),
+    );
+    await writer.reply(1);
+    await writer.reply(2);
+    await waitFor(() => updates(watcher).length > 0, 'the watcher update');
+    // A reply carries any update still pending before it: after this one, nothing more can come.
+    await watcher.call('list_dbs', [], 'l');
+    const got = updates(watcher).map((m) => maskUuids(JSON.stringify(m)));
+    expect(got).toEqual([
+      '{"id":null,"method":"update2","params":["w",{"Logical_Switch":{"<0>":{"insert":{"name":"sw-a"}},"<1>":{"insert":{"name":"sw-b"}}}}]}',
+    ]);
+  });
+
+  it("a session's own update precedes the reply to its transaction", async () => {
+    const c = await client();
+    await c.call('monitor_cond', ['OVN_Northbound', 'own', { Logical_Switch: [{ columns: ['name'] }] }], 'm');
+    const before = c.messages.length;
+    const r = await c.call('transact', ['OVN_Northbound', insert('sw-own')], 't');
+    expect(maskUuids(JSON.stringify(r))).toBe('{"id":"t","result":[{"uuid":["uuid","<0>"]}],"error":null}');
+    const order = c.messages.slice(before).map((m) => ((m as { method?: string }).method ?? `reply ${(m as { id: unknown }).id}`));
+    expect(order).toEqual(['update2', 'reply t']);
+  });
+});
