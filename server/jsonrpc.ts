@@ -332,8 +332,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     try {
       this.splitter.push(chunk, this.onText);
     } catch (e) {
-      this.reading = false;
-      this.protocolError(`error parsing stream: ${(e as Error).message}`);
+      this.protocolError(`error parsing stream: ${(e as Error).message}`); // abort() writes what is queued
     } finally {
       this.reading = false;
       this.flushOut();

@@ -3,15 +3,15 @@
 // of commits fanned out to many clients that, not the update itself, is the cost.
 //
 // Pacing: a round starts at the end of the current event-loop turn (setImmediate) unless the previous round
-// was recent: the next may start only after (peers written by the last round) × PER_PEER_US and after as long
+// was recent: the next may start only after (peers the last round wrote to) × PER_PEER_US and after as long
 // as the last round took. An update to a few peers (a replication backup, a northd) leaves at once even
 // under a stream of commits; a round to 200 monitors waits about 5 ms, so under a burst each of them gets
 // one write carrying the updates of several commits, and at most about half the time goes to writing.
 import { performance } from 'node:perf_hooks';
 
 export interface DeferredOutput {
-  /** Writes everything queued for this peer. */
-  flushDeferred(): void;
+  /** Writes everything queued for this peer; false if there was nothing to write after all. */
+  flushDeferred(): boolean;
 }
 
 let queue: DeferredOutput[] = [];
@@ -43,8 +43,10 @@ function runRound(): void {
   const list = queue;
   queue = [];
   scheduled = false;
-  lastPeers = list.length;
-  for (const out of list) out.flushDeferred();
+  // Peers that had nothing to write (a commit their conditions filter out) cost no write: not counted.
+  let peers = 0;
+  for (const out of list) if (out.flushDeferred()) peers++;
+  lastPeers = peers;
   lastEnd = performance.now();
   lastDuration = lastEnd - start;
 }

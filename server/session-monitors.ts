@@ -81,18 +81,26 @@ export class SessionMonitors implements DeferredOutput {
     this.byId.delete(key);
   }
 
-  private flushEntry(entry: Entry): void {
+  /** Queues the monitor's pending messages; false if it had none after all (nothing it reports changed). */
+  private flushEntry(entry: Entry): boolean {
     const conn = this.session.conn;
-    for (let text = entry.monitor.takeUpdate(); text !== null; text = entry.monitor.takeUpdate()) conn.queue(text);
+    let any = false;
+    for (let text = entry.monitor.takeUpdate(); text !== null; text = entry.monitor.takeUpdate()) {
+      conn.queue(text);
+      any = true;
+    }
+    return any;
   }
 
   /**
    * Queues every pending update; `write` = false when a message is sent right after (a reply), which then
-   * carries them in the same write.
+   * carries them in the same write. Returns whether anything was queued.
    */
-  flushAll(write = true): void {
-    for (const entry of this.byId.values()) if (entry.monitor.hasUpdate) this.flushEntry(entry);
-    if (write) this.session.conn.flush();
+  flushAll(write = true): boolean {
+    let any = false;
+    for (const entry of this.byId.values()) if (entry.monitor.hasUpdate && this.flushEntry(entry)) any = true;
+    if (write && any) this.session.conn.flush();
+    return any;
   }
 
   /** After a commit: this session's updates leave in the next output round. */
@@ -108,9 +116,9 @@ export class SessionMonitors implements DeferredOutput {
   }
 
   /** @internal The output round; a backlogged connection takes its (merged) updates on 'drain' instead. */
-  flushDeferred(): void {
+  flushDeferred(): boolean {
     this.scheduled = false;
-    if (!this.session.conn.hasBacklog()) this.flushAll();
+    return !this.session.conn.hasBacklog() && this.flushAll();
   }
 
   /** The database is going away: db-change-aware sessions are told with `monitor_canceled`. */
