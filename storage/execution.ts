@@ -161,13 +161,17 @@ class Executor {
   }
 
   /** Parses a <row> for insert/update/wait; values are constraint-checked as they are parsed. */
-  private parseRow(table: TableSchema, json: JsonObject, skipImplicit: boolean): Map<ColumnSchema, Datum> {
+  /** The value of member `name` of a <row>, parsed for its column. */
+  private parseValue(table: TableSchema, json: JsonObject, name: string): { col: ColumnSchema; d: Datum } {
+    const col = table.columnsByName.get(name);
+    if (col === undefined) throw unknownColumn(table, name, json);
+    return { col, d: datumFromJson(col.type, json[name], this.parseOptions) };
+  }
+
+  private parseRow(table: TableSchema, json: JsonObject): Map<ColumnSchema, Datum> {
     const values = new Map<ColumnSchema, Datum>();
-    for (const name of Object.keys(json)) {
-      const col = table.columnsByName.get(name);
-      if (col === undefined) throw unknownColumn(table, name, json);
-      const d = datumFromJson(col.type, json[name], this.parseOptions);
-      if (skipImplicit && col.index < 0) continue;
+    for (const name in json) {
+      const { col, d } = this.parseValue(table, json, name);
       values.set(col, d);
     }
     return values;
@@ -226,10 +230,8 @@ class Executor {
     const defaults = defaultData(table);
     const data = defaults.slice();
     for (const name in rowJson) {
-      const col = table.columnsByName.get(name);
-      if (col === undefined) throw unknownColumn(table, name, rowJson);
-      const d = datumFromJson(col.type, rowJson[name], this.parseOptions);
-      if (col.index >= 0) data[col.index] = d;
+      const { col, d } = this.parseValue(table, rowJson, name);
+      if (col.index >= 0) data[col.index] = d; // given _uuid / _version are parsed (and checked), not stored
     }
     // Defaults can violate constraints too (every single-element value is checked; given ones passed when
     // parsed, so only the table's violating defaults that were not replaced can fail).
@@ -298,7 +300,7 @@ class Executor {
     const where = this.where(p, table);
     const rowJson = p.required('row', 'object') as JsonObject;
     p.finish();
-    const values = this.parseRow(table, rowJson, false);
+    const values = this.parseRow(table, rowJson);
     for (const c of values.keys())
       if (!c.mutable)
         throw constraintViolation(`Cannot update immutable column ${c.name} in table ${table.name}.`, p.json);
@@ -369,10 +371,11 @@ class Executor {
     const columns = this.columnList(table, columnsJson) ?? allColumns(table);
 
     const expected = new Set<string>();
+    const defaults = defaultData(table);
     for (const rj of rowsJson) {
       if (!isJsonObject(rj)) throw syntaxError('row must be JSON object', rj);
-      const given = this.parseRow(table, rj, false);
-      const data = table.columns.map((c) => given.get(c) ?? defaultData(table)[c.index]);
+      const given = this.parseRow(table, rj);
+      const data = table.columns.map((c) => given.get(c) ?? defaults[c.index]);
       const uuid = given.get(table.columnsByName.get('_uuid')!)?.keys[0] as string | undefined;
       const version = given.get(table.columnsByName.get('_version')!)?.keys[0] as string | undefined;
       const zero = '00000000-0000-0000-0000-000000000000';
