@@ -54,7 +54,9 @@ export class Transaction {
 
   /**
    * The committed rows of `table` when this transaction has changed none of them (the usual case of a
-   * scan): iterating the map directly costs far less than the generator of rows(). Else null.
+   * scan): iterating the map directly costs far less than the generator of rows(). Else null. (Having rows()
+   * return the map's iterator instead was measured: one for-of site seeing both iterator kinds lost it all,
+   * 28 → 68 µs per 1000-row scan.)
    */
   committedRowsIfUnchanged(table: string): ReadonlyMap<string, Row> | null {
     const staged = this.staged.get(table);
