@@ -231,6 +231,31 @@ describe('update', () => {
     expect(tx(db, [{ op: 'update', table: 'T', where: [], row: {} }])).toEqual([{ count: 2 }]);
     expect(tx(db, [{ op: 'update', table: 'T', where: [['i', '==', 5]], row: { s: 'x' } }])).toEqual([{ count: 0 }]);
   });
+  it('_version as the reference (upstream 1815): each inserted row its own, kept at commit; an update keeps the old one until the commit gives a new one', () => {
+    const db = opsDb();
+    const sel = (where: JsonObject[]) => ({ op: 'select', table: 'T', where, columns: ['_version'] });
+    const out = tx(db, [
+      ins({ i: 1 }, { 'uuid-name': 'a' }),
+      ins({ i: 2 }, { 'uuid-name': 'b' }),
+      sel([['_uuid', '==', ['named-uuid', 'a']]] as unknown as JsonObject[]),
+      sel([['_uuid', '==', ['named-uuid', 'b']]] as unknown as JsonObject[]),
+    ]) as { rows?: { _version: [string, string] }[] }[];
+    const va = out[2].rows![0]._version[1];
+    const vb = out[3].rows![0]._version[1];
+    expect(va).not.toBe(vb);
+    expect([va, vb]).not.toContain('00000000-0000-0000-0000-000000000000');
+    const after = () =>
+      rows(db, 'T', ['i', '_version'])
+        .sort((x, y) => (x.i as number) - (y.i as number))
+        .map((r) => (r._version as [string, string])[1]);
+    expect(after()).toEqual([va, vb]);
+    const upd = tx(db, [{ op: 'update', table: 'T', where: [['i', '==', 1]], row: { s: 'x' } }, sel([['i', '==', 1]] as unknown as JsonObject[])]) as { rows?: { _version: [string, string] }[] }[];
+    expect(upd[1].rows![0]._version[1]).toBe(va);
+    const [va2, vb2] = after();
+    expect(va2).not.toBe(va);
+    expect(vb2).toBe(vb);
+  });
+
   it('keeps _version of rows whose data did not change', () => {
     const db = opsDb();
     ok(db, [ins({ i: 1 }, { uuid: u(1) })]);
