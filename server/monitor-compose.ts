@@ -1,12 +1,13 @@
 // Turning row changes into <table-updates> (v1, "update") and <table-updates2> (v2/v3, "update2"/"update3")
 // for one monitor spec, per ovsdb-server(7) and reference §3.14.3. Pure functions: the caller decides what
 // set of changes (one commit, a merged backlog, a history span) and serializes the result.
-import { datumDiff, isDefault, writeDatum } from '../schema/datum.ts';
+import { datumDiff, isDefault, writeDatum, type Datum } from '../schema/datum.ts';
 import { parseJson, type JsonObject } from '../schema/json.ts';
 import type { ColumnSchema } from '../schema/schema.ts';
 import { matchesAny } from '../storage/condition.ts';
 import type { Database } from '../storage/database.ts';
 import { columnChanged, columnValue, type Row } from '../storage/row.ts';
+import { hashMapOrder, nameHash, ovsStringHash, uuidHash } from '../schema/ovs-order.ts';
 import {
   SELECT_DELETE,
   SELECT_INITIAL,
@@ -29,31 +30,102 @@ export type TableDeltas = ReadonlyMap<string, ReadonlyMap<string, RowDelta>>;
 // and the text is what goes on the wire anyway. Table and column names are <id>s and row uuids are uuids, so
 // neither needs escaping. Pieces go to one array joined once (no cons-string tree per row). The object forms
 // (tests, monitor_cond_since results) parse this text.
+//
+// Member order is the reference's (MonitorSpec.sortedKeys): with sorted keys, tables, rows and columns are
+// written by name (rows are sorted before they are written, the column lists are in name order); otherwise
+// in the order the reference's hash maps give them (ovs-order.ts): a row object's columns are added in the
+// reference's column order, a table's rows as its row maps iterate them, an update's tables in the
+// monitor's table order, and each object is then written in its own hash order.
+
+/** Column lists reordered to the reference's hash order of a row object holding exactly them. */
+const hashedLists = new WeakMap<readonly ColumnSchema[], readonly ColumnSchema[]>();
+/** Same, per subset (by positions in the monitored list): rows without defaults, changed columns. */
+const hashedSubsets = new WeakMap<readonly ColumnSchema[], Map<string, readonly number[]>>();
+const SUBSET_CACHE_LIMIT = 4096;
+
+function hashedList(cols: readonly ColumnSchema[]): readonly ColumnSchema[] {
+  let r = hashedLists.get(cols);
+  if (r === undefined) {
+    const order = hashMapOrder(cols.map((c) => nameHash(c.name)));
+    r = Array.from(order, (i) => cols[i]);
+    hashedLists.set(cols, r);
+  }
+  return r;
+}
+
+/** The positions `idx` (ascending, into `cols`) in the order a row object holding those columns is written. */
+function hashedSubset(cols: readonly ColumnSchema[], idx: number[]): readonly number[] {
+  if (idx.length < 2) return idx;
+  let m = hashedSubsets.get(cols);
+  if (m === undefined) hashedSubsets.set(cols, (m = new Map()));
+  const key = String.fromCharCode(...idx);
+  let r = m.get(key);
+  if (r === undefined) {
+    const order = hashMapOrder(idx.map((i) => nameHash(cols[i].name)));
+    r = Array.from(order, (k) => idx[k]);
+    if (m.size < SUBSET_CACHE_LIMIT) m.set(key, r);
+  }
+  return r;
+}
 
 /** Every listed column, defaults included (v1 rows). */
-function writeRowValues(out: string[], row: Row, columns: readonly ColumnSchema[]): void {
+function writeRowValues(out: string[], row: Row, columns: readonly ColumnSchema[], sorted: boolean): void {
+  const cols = sorted ? columns : hashedList(columns);
   out.push('{');
-  for (let i = 0; i < columns.length; i++) {
-    const c = columns[i];
+  for (let i = 0; i < cols.length; i++) {
+    const c = cols[i];
     out.push(i > 0 ? ',"' : '"', c.name, '":');
     writeDatum(out, c.type, columnValue(row, c));
   }
   out.push('}');
 }
 
-/** The listed columns whose value is not the type's default (v2 initial and insert). */
-function writeNonDefaultValues(out: string[], row: Row, columns: readonly ColumnSchema[]): void {
+/** Writes `{"col":datum,...}` for the columns at positions `idx` of `cols`, in the spec's member order. */
+function writeSubset(
+  out: string[],
+  cols: readonly ColumnSchema[],
+  idx: number[],
+  sorted: boolean,
+  value: (c: ColumnSchema) => Datum,
+): void {
+  const order = sorted ? idx : hashedSubset(cols, idx);
   out.push('{');
-  let first = true;
-  for (let i = 0; i < columns.length; i++) {
-    const c = columns[i];
-    const d = columnValue(row, c);
-    if (c.index >= 0 && isDefault(c.type, d)) continue;
-    out.push(first ? '"' : ',"', c.name, '":');
-    writeDatum(out, c.type, d);
-    first = false;
+  for (let k = 0; k < order.length; k++) {
+    const c = cols[order[k]];
+    out.push(k > 0 ? ',"' : '"', c.name, '":');
+    writeDatum(out, c.type, value(c));
   }
   out.push('}');
+}
+
+/** The listed columns whose value is not the type's default (v2 initial and insert). */
+function writeNonDefaultValues(out: string[], row: Row, columns: readonly ColumnSchema[], sorted: boolean): void {
+  if (sorted) {
+    out.push('{');
+    let first = true;
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i];
+      const d = columnValue(row, c);
+      if (c.index >= 0 && isDefault(c.type, d)) continue;
+      out.push(first ? '"' : ',"', c.name, '":');
+      writeDatum(out, c.type, d);
+      first = false;
+    }
+    out.push('}');
+    return;
+  }
+  const idx: number[] = [];
+  for (let i = 0; i < columns.length; i++) {
+    const c = columns[i];
+    if (c.index < 0 || !isDefault(c.type, columnValue(row, c))) idx.push(i);
+  }
+  writeSubset(out, columns, idx, false, (c) => columnValue(row, c));
+}
+
+function changedColumns(old: Row, next: Row, cols: readonly ColumnSchema[]): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < cols.length; i++) if (columnChanged(old, next, cols[i])) idx.push(i);
+  return idx;
 }
 
 function anyChanged(old: Row, next: Row, columns: readonly ColumnSchema[]): boolean {
@@ -61,51 +133,44 @@ function anyChanged(old: Row, next: Row, columns: readonly ColumnSchema[]): bool
   return false;
 }
 
-type RowUpdateWriter = (out: string[], mt: MonitoredTable, old: Row | null, next: Row | null) => boolean;
+type RowUpdateWriter = (out: string[], mt: MonitoredTable, old: Row | null, next: Row | null, sorted: boolean) => boolean;
 
 /** Appends a v1 <row-update>; false (nothing appended) when nothing is reported. */
-function writeRowUpdate1(out: string[], mt: MonitoredTable, old: Row | null, next: Row | null): boolean {
+function writeRowUpdate1(out: string[], mt: MonitoredTable, old: Row | null, next: Row | null, sorted: boolean): boolean {
   if (old === null) {
     if (next === null || (mt.select & SELECT_INSERT) === 0) return false;
     out.push('{"new":');
-    writeRowValues(out, next, mt.insertColumns);
+    writeRowValues(out, next, mt.insertColumns, sorted);
     out.push('}');
     return true;
   }
   if (next === null) {
     if ((mt.select & SELECT_DELETE) === 0) return false;
     out.push('{"old":');
-    writeRowValues(out, old, mt.deleteColumns);
+    writeRowValues(out, old, mt.deleteColumns, sorted);
     out.push('}');
     return true;
   }
   if ((mt.select & SELECT_MODIFY) === 0 || !anyChanged(old, next, mt.allColumns)) return false;
-  // "old" holds only the changed columns; "new" all of them.
+  // "old" holds only the changed columns; "new" all of them ("new" first in either order).
   const cols = mt.modifyColumns;
   out.push('{"new":');
-  writeRowValues(out, next, cols);
-  out.push(',"old":{');
-  let first = true;
-  for (let i = 0; i < cols.length; i++) {
-    const c = cols[i];
-    if (!columnChanged(old, next, c)) continue;
-    out.push(first ? '"' : ',"', c.name, '":');
-    writeDatum(out, c.type, columnValue(old, c));
-    first = false;
-  }
-  out.push('}}');
+  writeRowValues(out, next, cols, sorted);
+  out.push(',"old":');
+  writeSubset(out, cols, changedColumns(old, next, cols), sorted, (c) => columnValue(old, c));
+  out.push('}');
   return true;
 }
 
 /** Appends a v2 <row-update2>; false when nothing is reported. Modifies that cross the condition become insert/delete. */
-function writeRowUpdate2(out: string[], mt: MonitoredTable, old: Row | null, next: Row | null): boolean {
+function writeRowUpdate2(out: string[], mt: MonitoredTable, old: Row | null, next: Row | null, sorted: boolean): boolean {
   const where = mt.where;
   const oldMatch = old !== null && (where.length === 0 || matchesAny(where, old));
   const newMatch = next !== null && (where.length === 0 || matchesAny(where, next));
   if (newMatch && !oldMatch) {
     if ((mt.select & SELECT_INSERT) === 0) return false;
     out.push('{"insert":');
-    writeNonDefaultValues(out, next!, mt.insertColumns);
+    writeNonDefaultValues(out, next!, mt.insertColumns, sorted);
     out.push('}');
     return true;
   }
@@ -117,23 +182,18 @@ function writeRowUpdate2(out: string[], mt: MonitoredTable, old: Row | null, nex
   if (!oldMatch) return false;
   // Both match: a modify.
   if ((mt.select & SELECT_MODIFY) === 0 || !anyChanged(old!, next!, mt.allColumns)) return false;
-  out.push('{"modify":{');
+  out.push('{"modify":');
   const cols = mt.modifyColumns;
-  let first = true;
-  for (let i = 0; i < cols.length; i++) {
-    const c = cols[i];
-    if (!columnChanged(old!, next!, c)) continue;
-    out.push(first ? '"' : ',"', c.name, '":');
-    writeDatum(out, c.type, datumDiff(c.type, columnValue(old!, c), columnValue(next!, c)));
-    first = false;
-  }
-  out.push('}}');
+  writeSubset(out, cols, changedColumns(old!, next!, cols), sorted, (c) =>
+    datumDiff(c.type, columnValue(old!, c), columnValue(next!, c)),
+  );
+  out.push('}');
   return true;
 }
 
 function rowUpdateText(write: RowUpdateWriter, mt: MonitoredTable, old: Row | null, next: Row | null): string | null {
   const out: string[] = [];
-  return write(out, mt, old, next) ? out.join('') : null;
+  return write(out, mt, old, next, true) ? out.join('') : null;
 }
 
 /** v1 <row-update> text, or null when nothing is reported. */
@@ -146,25 +206,110 @@ export function rowUpdate2Text(mt: MonitoredTable, old: Row | null, next: Row | 
   return rowUpdateText(writeRowUpdate2, mt, old, next);
 }
 
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Members written at out[from..] as contiguous pieces (member i starts at starts[i]) are rewritten in
+ * `order`, comma-separated.
+ */
+function reorderMembers(out: string[], from: number, starts: readonly number[], order: ArrayLike<number>): void {
+  const seg = out.slice(from);
+  out.length = from;
+  const n = starts.length;
+  for (let k = 0; k < order.length; k++) {
+    const i = order[k];
+    if (k > 0) out.push(',');
+    const e = (i + 1 < n ? starts[i + 1] : from + seg.length) - from;
+    for (let j = starts[i] - from; j < e; j++) out.push(seg[j]);
+  }
+}
+
+/** The order the reference's row map (hashed by the uuid's first 32 bits) iterates these uuids in. */
+function rowMapOrder(uuids: readonly string[]): string[] {
+  if (uuids.length < 2) return uuids.slice();
+  const order = hashMapOrder(uuids.map(uuidHash));
+  return Array.from(order, (i) => uuids[i]);
+}
+
+/**
+ * Writes the members `"uuid":<row-update>` of one table object; `uuids` are the candidate rows in the order
+ * the reference adds them to the object (ignored with sorted keys). Returns how many rows were reported.
+ */
+function writeTableRows(out: string[], sorted: boolean, uuids: readonly string[], write: (uuid: string) => boolean): number {
+  if (sorted || uuids.length < 2) {
+    const list = sorted && uuids.length > 1 ? [...uuids].sort(byString) : uuids;
+    let n = 0;
+    for (const uuid of list) {
+      const mark = out.length;
+      out.push(n === 0 ? '"' : ',"', uuid, '":');
+      if (write(uuid)) n++;
+      else out.length = mark;
+    }
+    return n;
+  }
+  // Hash order: the table object's own map over the rows it reports.
+  const from = out.length;
+  const starts: number[] = [];
+  const reported: string[] = [];
+  for (const uuid of uuids) {
+    const mark = out.length;
+    out.push('"', uuid, '":');
+    if (write(uuid)) {
+      starts.push(mark);
+      reported.push(uuid);
+    } else out.length = mark;
+  }
+  if (reported.length > 1) reorderMembers(out, from, starts, hashMapOrder(reported.map(ovsStringHash)));
+  return reported.length;
+}
+
+/**
+ * Writes the table objects collected in out[1..] (names[i] starting at starts[i]) by name (`sorted`) or
+ * in the reference's hash order (added in the monitor's table order `rank`), and closes the update object.
+ */
+function finishTables(out: string[], sorted: boolean, rank: ReadonlyMap<string, number>, names: string[], starts: number[]): void {
+  if (names.length > 1) {
+    let order: ArrayLike<number>;
+    if (sorted) {
+      order = names.map((_, i) => i).sort((a, b) => byString(names[a], names[b]));
+    } else {
+      // Added to the update object in the monitor's table order, then written in the object's hash order.
+      const added = names.map((_, i) => i).sort((a, b) => (rank.get(names[a]) ?? 0) - (rank.get(names[b]) ?? 0));
+      const hashed = hashMapOrder(added.map((i) => nameHash(names[i])));
+      order = Array.from(hashed, (k) => added[k]);
+    }
+    reorderMembers(out, 1, starts, order);
+  }
+  out.push('}');
+}
+
 /** The <table-updates> / <table-updates2> text for a set of changes, or null if there is nothing to report. */
 export function composeUpdatesText(spec: MonitorSpec, deltas: TableDeltas): string | null {
   const write = spec.version === 1 ? writeRowUpdate1 : writeRowUpdate2;
-  const out: string[] = [];
+  const sorted = spec.sortedKeys;
+  const out: string[] = ['{'];
+  const names: string[] = [];
+  const starts: number[] = [];
   for (const [name, rows] of deltas) {
     const mt = spec.tables.get(name);
     if (mt === undefined) continue;
     const tableStart = out.length;
-    for (const [uuid, ch] of rows) {
-      const mark = out.length;
-      out.push(mark === tableStart ? '"' : ',"', uuid, '":');
-      if (!write(out, mt, ch.old, ch.new)) out.length = mark;
+    out.push('"', name, '":{');
+    // The change set's row map holds the rows in the order they changed.
+    const n = writeTableRows(out, sorted, sorted ? [...rows.keys()] : rowMapOrder([...rows.keys()]), (uuid) => {
+      const ch = rows.get(uuid)!;
+      return write(out, mt, ch.old, ch.new, sorted);
+    });
+    if (n === 0) {
+      out.length = tableStart;
+      continue;
     }
-    if (out.length === tableStart) continue;
-    out.splice(tableStart, 0, (tableStart === 0 ? '{"' : ',"') + name + '":{');
     out.push('}');
+    names.push(name);
+    starts.push(tableStart);
   }
-  if (out.length === 0) return null;
-  out.push('}');
+  if (names.length === 0) return null;
+  finishTables(out, spec.sortedKeys, spec.tableRank, names, starts);
   return out.join('');
 }
 
@@ -173,36 +318,51 @@ export function composeUpdates(spec: MonitorSpec, deltas: TableDeltas): JsonObje
   return t === null ? null : (parseJson(t) as JsonObject);
 }
 
+/** A table's rows in the order the reference's table (a row map filled in our order) iterates them. */
+function tableRowOrder(rows: ReadonlyMap<string, Row>): string[] {
+  return rowMapOrder([...rows.keys()]);
+}
+
 /**
  * The monitor reply's initial contents as text: rows of tables whose select has `initial` (v2: matching rows
  * only).
  */
 export function composeInitialText(db: Database, spec: MonitorSpec): string {
   const out: string[] = ['{'];
+  const names: string[] = [];
+  const starts: number[] = [];
+  const sorted = spec.sortedKeys;
+  const v1 = spec.version === 1;
   for (const [name, mt] of spec.tables) {
     if ((mt.select & SELECT_INITIAL) === 0) continue;
     const cols = mt.initialColumns;
     const where = mt.where;
-    const v1 = spec.version === 1;
+    const rows = db.table(name).rows;
     const tableStart = out.length;
-    out.push(tableStart === 1 ? '"' : ',"', name, '":{');
-    let first = true;
-    for (const row of db.table(name).rows.values()) {
+    out.push('"', name, '":{');
+    // The table's row map, iterated, fills the initial change set's row map.
+    const n = writeTableRows(out, sorted, sorted ? [...rows.keys()] : rowMapOrder(tableRowOrder(rows)), (uuid) => {
+      const row = rows.get(uuid)!;
       if (v1) {
-        out.push(first ? '"' : ',"', row.uuid, '":{"new":');
-        writeRowValues(out, row, cols);
+        out.push('{"new":');
+        writeRowValues(out, row, cols, sorted);
       } else {
-        if (where.length !== 0 && !matchesAny(where, row)) continue;
-        out.push(first ? '"' : ',"', row.uuid, '":{"initial":');
-        writeNonDefaultValues(out, row, cols);
+        if (where.length !== 0 && !matchesAny(where, row)) return false;
+        out.push('{"initial":');
+        writeNonDefaultValues(out, row, cols, sorted);
       }
       out.push('}');
-      first = false;
+      return true;
+    });
+    if (n === 0) {
+      out.length = tableStart;
+      continue;
     }
-    if (first) out.length = tableStart;
-    else out.push('}');
+    out.push('}');
+    names.push(name);
+    starts.push(tableStart);
   }
-  out.push('}');
+  finishTables(out, spec.sortedKeys, spec.tableRank, names, starts);
   return out.join('');
 }
 
@@ -213,43 +373,57 @@ export function composeInitial(db: Database, spec: MonitorSpec): JsonObject {
 /**
  * The update2 body text for a condition change on `tables` (name → old spec table, new spec table): `insert`
  * for rows that match only the new condition, `delete` for rows that matched only the old one. Null if none.
+ * The reference writes it in hash order (`rank`: the monitor's table order), whatever the monitor's mode.
  */
 export function composeConditionChangeText(
   db: Database,
   tables: ReadonlyMap<string, { readonly before: MonitoredTable; readonly after: MonitoredTable }>,
+  rank: ReadonlyMap<string, number> = new Map(),
 ): string | null {
-  const out: string[] = [];
+  const out: string[] = ['{'];
+  const names: string[] = [];
+  const starts: number[] = [];
   for (const [name, { before, after }] of tables) {
+    const rows = db.table(name).rows;
     const tableStart = out.length;
-    out.push(tableStart === 0 ? '{"' : ',"', name, '":{');
-    let first = true;
-    for (const row of db.table(name).rows.values()) {
+    out.push('"', name, '":{');
+    const n = writeTableRows(out, false, tableRowOrder(rows), (uuid) => {
+      const row = rows.get(uuid)!;
       const was = before.where.length === 0 || matchesAny(before.where, row);
       const is = after.where.length === 0 || matchesAny(after.where, row);
       if (is && !was) {
-        if ((after.select & SELECT_INSERT) === 0) continue;
-        out.push(first ? '"' : ',"', row.uuid, '":{"insert":');
-        writeNonDefaultValues(out, row, after.insertColumns);
+        if ((after.select & SELECT_INSERT) === 0) return false;
+        out.push('{"insert":');
+        writeNonDefaultValues(out, row, after.insertColumns, false);
         out.push('}');
-      } else if (was && !is) {
-        if ((after.select & SELECT_DELETE) === 0) continue;
-        out.push(first ? '"' : ',"', row.uuid, '":{"delete":null}');
-      } else continue;
-      first = false;
+        return true;
+      }
+      if (was && !is) {
+        if ((after.select & SELECT_DELETE) === 0) return false;
+        out.push('{"delete":null}');
+        return true;
+      }
+      return false;
+    });
+    if (n === 0) {
+      out.length = tableStart;
+      continue;
     }
-    if (first) out.length = tableStart;
-    else out.push('}');
+    out.push('}');
+    names.push(name);
+    starts.push(tableStart);
   }
-  if (out.length === 0) return null;
-  out.push('}');
+  if (names.length === 0) return null;
+  finishTables(out, false, rank, names, starts);
   return out.join('');
 }
 
 export function composeConditionChange(
   db: Database,
   tables: ReadonlyMap<string, { readonly before: MonitoredTable; readonly after: MonitoredTable }>,
+  rank?: ReadonlyMap<string, number>,
 ): JsonObject | null {
-  const t = composeConditionChangeText(db, tables);
+  const t = composeConditionChangeText(db, tables, rank);
   return t === null ? null : (parseJson(t) as JsonObject);
 }
 

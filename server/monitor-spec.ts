@@ -7,6 +7,7 @@ import { MemberParser } from '../schema/parser.ts';
 import { UUID_COLUMN, VERSION_COLUMN, type ColumnSchema, type TableSchema } from '../schema/schema.ts';
 import { clauseToJson, parseConditions, type Clause } from '../storage/condition.ts';
 import type { Database } from '../storage/database.ts';
+import { shashOrder } from '../schema/ovs-order.ts';
 
 export type MonitorVersion = 1 | 2 | 3;
 
@@ -31,7 +32,14 @@ export interface MonitoredTable {
   readonly select: number;
   /** Canonical OR-condition: [] matches every row, [false] none (always [] for v1). */
   readonly where: readonly Clause[];
-  // Per-event column lists, precomputed for the hot path.
+  /**
+   * The reference's test for a condition that needs no evaluation: no clauses, or a `true` clause among at
+   * most one `false` (its clauses sorted, it looks at the first two). A monitor whose tables all pass it
+   * is "unconditional" (see MonitorSpec.sortedKeys). Always true for v1.
+   */
+  readonly trueCondition: boolean;
+  // Per-event column lists, precomputed for the hot path, in the order their members are written: by name
+  // when the spec writes sorted keys, else in the reference's column order (see referenceColumnOrder).
   readonly initialColumns: readonly ColumnSchema[];
   readonly insertColumns: readonly ColumnSchema[];
   readonly deleteColumns: readonly ColumnSchema[];
@@ -45,6 +53,17 @@ export interface MonitorSpec {
   readonly version: MonitorVersion;
   /** Monitored tables by name (tables whose request array was empty are absent). */
   readonly tables: ReadonlyMap<string, MonitoredTable>;
+  /**
+   * Member order of the update objects. The reference serializes the updates of an unconditional v2/v3
+   * monitor once, with sorted keys (tables, rows, columns by name); v1 updates and those of conditional
+   * monitors it writes in its hash maps' order (ovs-order.ts), which we reproduce.
+   */
+  readonly sortedKeys: boolean;
+  /**
+   * The reference's list of this monitor's tables (every requested table, in the order its table map
+   * iterates them): the order tables are added to an update object, before that object's own hash order.
+   */
+  readonly tableRank: ReadonlyMap<string, number>;
   /** Equal keys ⇔ identical update text for every commit. */
   readonly shapeKey: string;
 }
@@ -81,37 +100,99 @@ export function whereKey(where: readonly Clause[]): string {
   return where.map((c) => stringify(clauseToJson(c))).join(',');
 }
 
+/** The reference's `ovsdb_condition_is_true` on a where's clauses as given. */
+export function isTrueCondition(clauses: readonly Clause[]): boolean {
+  let trues = 0;
+  let falses = 0;
+  for (const c of clauses) {
+    if (c.kind !== 'const') continue;
+    if (c.value) trues++;
+    else falses++;
+  }
+  return clauses.length === 0 || (trues > 0 && falses <= 1);
+}
+
+const referenceRanks = new WeakMap<TableSchema, Map<string, number>>();
+
+/**
+ * The reference's column numbering: _uuid, _version, then the user columns in the order its map of the
+ * schema's "columns" object iterates them (the schema text's order hashed). Its monitors add a row's
+ * columns to the row object in this order.
+ */
+function referenceColumnRanks(table: TableSchema): Map<string, number> {
+  let r = referenceRanks.get(table);
+  if (r === undefined) {
+    const order = ['_uuid', '_version', ...shashOrder(table.columns.map((c) => c.name))];
+    r = new Map(order.map((n, i) => [n, i]));
+    referenceRanks.set(table, r);
+  }
+  return r;
+}
+
 export function makeMonitoredTable(
   table: TableSchema,
   columns: readonly MonitoredColumn[],
   select: number,
   where: readonly Clause[],
+  trueCondition = true,
+  sortedKeys = false,
 ): MonitoredTable {
   const sorted = [...columns].sort((a, b) => columnRank(a.column) - columnRank(b.column));
-  const pick = (bit: number) => sorted.filter((c) => (c.select & bit) !== 0).map((c) => c.column);
+  let written: MonitoredColumn[];
+  if (sortedKeys) {
+    written = [...sorted].sort((a, b) => (a.column.name < b.column.name ? -1 : a.column.name > b.column.name ? 1 : 0));
+  } else {
+    const rank = referenceColumnRanks(table);
+    written = [...sorted].sort((a, b) => rank.get(a.column.name)! - rank.get(b.column.name)!);
+  }
+  const pick = (bit: number) => written.filter((c) => (c.select & bit) !== 0).map((c) => c.column);
   return {
     table,
     columns: sorted,
     select,
     where,
+    trueCondition,
     initialColumns: pick(SELECT_INITIAL),
     insertColumns: pick(SELECT_INSERT),
     deleteColumns: pick(SELECT_DELETE),
     modifyColumns: pick(SELECT_MODIFY),
-    allColumns: sorted.map((c) => c.column),
+    allColumns: written.map((c) => c.column),
   };
 }
 
-export function makeSpec(version: MonitorVersion, tables: ReadonlyMap<string, MonitoredTable>): MonitorSpec {
+/**
+ * The spec of a monitor of `version` over `tables`; `requested` lists every table the request named, in
+ * its text order (tables with an empty request array included), or is the tableRank of the spec this one
+ * replaces (a condition change keeps the reference's table list).
+ */
+export function makeSpec(
+  version: MonitorVersion,
+  tables: ReadonlyMap<string, MonitoredTable>,
+  requested: readonly string[] | ReadonlyMap<string, number>,
+): MonitorSpec {
+  let sortedKeys = version !== 1;
+  for (const mt of tables.values()) if (!mt.trueCondition) sortedKeys = false;
+  const fixed = new Map<string, MonitoredTable>();
+  for (const [name, mt] of tables) {
+    fixed.set(name, makeMonitoredTable(mt.table, mt.columns, mt.select, mt.where, mt.trueCondition, sortedKeys));
+  }
+  let tableRank: ReadonlyMap<string, number>;
+  if (Array.isArray(requested)) {
+    // The request object's map, iterated, fills the monitor's table map, which is iterated in turn.
+    const order = shashOrder(shashOrder(requested as readonly string[]));
+    tableRank = new Map(order.map((n, i) => [n, i]));
+  } else {
+    tableRank = requested as ReadonlyMap<string, number>;
+  }
   // v2 and v3 bodies are identical, so they share a shape.
-  let key = version === 1 ? '1' : '2';
-  for (const name of [...tables.keys()].sort()) {
-    const mt = tables.get(name)!;
+  let key = version === 1 ? '1' : sortedKeys ? '2s' : '2';
+  for (const name of [...fixed.keys()].sort()) {
+    const mt = fixed.get(name)!;
     key += `\n${name}\t${mt.select}\t`;
     for (const c of mt.columns) key += `${c.column.name}:${c.select},`;
     key += `\t${whereKey(mt.where)}`;
   }
-  return { version, tables, shapeKey: key };
+  return { version, tables: fixed, sortedKeys, tableRank, shapeKey: key };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -182,9 +263,10 @@ export function parseMonitorRequest(db: Database, version: MonitorVersion, monit
         if (where === undefined) where = clauses;
       }
     }
-    tables.set(name, makeMonitoredTable(table, [...columns.values()], select, canonicalWhere(where ?? [])));
+    const clauses = where ?? [];
+    tables.set(name, makeMonitoredTable(table, [...columns.values()], select, canonicalWhere(clauses), isTrueCondition(clauses)));
   }
-  return makeSpec(version, tables);
+  return makeSpec(version, tables, entries.map(([name]) => name));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -200,9 +282,9 @@ export function parseConditionChange(
   db: Database,
   spec: MonitorSpec,
   requests: JsonValue,
-): Map<string, Clause[]> {
+): Map<string, { where: Clause[]; trueCondition: boolean }> {
   if (!isJsonObject(requests)) throw syntaxError('monitor-cond-change-requests must be object');
-  const out = new Map<string, Clause[]>();
+  const out = new Map<string, { where: Clause[]; trueCondition: boolean }>();
   const entries = Object.entries(requests);
   // Every table name is checked before any request is parsed.
   for (const [name] of entries) {
@@ -220,7 +302,10 @@ export function parseConditionChange(
       p.finish();
       if (columnsJson !== undefined) throw syntaxError('changing columns is unsupported', request);
       // The reference crashes on a request without `where`; we read it as "match all".
-      if (spec.version !== 1) out.set(name, canonicalWhere(parseConditions(table, whereJson ?? [])));
+      if (spec.version !== 1) {
+        const clauses = parseConditions(table, whereJson ?? []);
+        out.set(name, { where: canonicalWhere(clauses), trueCondition: isTrueCondition(clauses) });
+      }
     }
   }
   return out;

@@ -127,10 +127,12 @@ export class Monitor {
   changeConditions(requests: JsonValue): JsonObject | null {
     const changes = parseConditionChange(this.db, this.specValue, requests);
     const swaps = new Map<string, { before: MonitoredTable; after: MonitoredTable }>();
-    for (const [name, where] of changes) {
+    for (const [name, { where, trueCondition }] of changes) {
       const before = this.specValue.tables.get(name)!;
-      if (sameWhere(before, where)) continue;
-      swaps.set(name, { before, after: makeMonitoredTable(before.table, before.columns, before.select, where) });
+      if (sameWhere(before, where) && before.trueCondition === trueCondition) continue;
+      // The reference writes this update in hash order, whatever the monitor's mode.
+      const after = makeMonitoredTable(before.table, before.columns, before.select, where, trueCondition, false);
+      swaps.set(name, { before, after });
     }
     if (swaps.size === 0) return null;
     // An unsent update was computed under the old conditions: fix it as a message now.
@@ -140,9 +142,10 @@ export class Monitor {
     for (const [name, { after }] of swaps) tables.set(name, after);
     const owner = this.owner;
     owner?.remove(this);
-    this.specValue = makeSpec(this.specValue.version, tables);
+    const rank = this.specValue.tableRank;
+    this.specValue = makeSpec(this.specValue.version, tables, rank);
     owner?.add(this);
-    return composeConditionChange(this.db, swaps);
+    return composeConditionChange(this.db, swaps, rank);
   }
 
   /** A full update notification for a serialized <table-updates> body (v3 carries `txnId`). */
