@@ -175,6 +175,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   private out: string[] = [];
   /** Inside onData: replies wait for the end of the chunk (one write for a pipelined burst). */
   private reading = false;
+  /** hold() count: while > 0 nothing is written (a reply waits for other peers' updates). */
+  private holds = 0;
 
   constructor(
     readonly socket: net.Socket,
@@ -231,9 +233,18 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     if (!this.reading) this.flushOut();
   }
 
+  /** Stop writing until release(): messages queue in order (see output-scheduler.ts). */
+  hold(): void {
+    this.holds++;
+  }
+
+  release(): void {
+    if (this.holds > 0 && --this.holds === 0 && !this.reading) this.flushOut();
+  }
+
   private flushOut(): void {
     const out = this.out;
-    if (out.length === 0 || this.isClosed) return;
+    if (out.length === 0 || this.isClosed || this.holds > 0) return;
     const text = out.length === 1 ? out[0]! : out.join('');
     this.out = [];
     if (this.socket.destroyed) return;
@@ -282,6 +293,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   /** Close gracefully: queued output is flushed first. */
   close(): void {
     if (this.isClosed) return;
+    this.holds = 0;
     this.flushOut();
     this.stopReading();
     const s = this.socket;
@@ -298,6 +310,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   abort(reason: string): void {
     if (this.isClosed) return;
     // Replies already produced for earlier messages of this chunk still go out, as the reference sends them.
+    this.holds = 0;
     this.flushOut();
     this.stopReading();
     this.socket.destroy();

@@ -2,11 +2,18 @@
 // commits happened since the last one. A write per notification costs a syscall on both ends; under a burst
 // of commits fanned out to many clients that, not the update itself, is the cost.
 //
-// Pacing: a round starts at the end of the current event-loop turn (setImmediate) unless the previous round
-// was recent: the next may start only after (peers the last round wrote to) × PER_PEER_US and after as long
-// as the last round took. An update to a few peers (a replication backup, a northd) leaves at once even
-// under a stream of commits; a round to 200 monitors waits about 5 ms, so under a burst each of them gets
-// one write carrying the updates of several commits, and at most about half the time goes to writing.
+// Ordering, as the reference: a client's transaction reply leaves only after every monitor's update of its
+// commit was written, so a client that saw the reply and then reads from another connection finds the update
+// there (the upstream IDL tests depend on it). The committing connection is held until the round, and a
+// round with held replies runs at the end of the current event-loop turn; its commits (all those of one
+// turn, as the reference merges the commits of one main-loop pass) reach each monitor as one update.
+//
+// Pacing applies to rounds without held replies (commits of replication, db: remote status, `_Server`): such
+// a round starts at the end of the current turn unless the previous round was recent: the next may start
+// only after (peers the last round wrote to) × PER_PEER_US and after as long as the last round took. An
+// update to a few peers (a replication backup, a northd) leaves at once even under a stream of commits; a
+// round to 200 monitors waits about 5 ms, so under a burst each of them gets one write carrying the updates
+// of several commits, and at most about half the time goes to writing.
 import { performance } from 'node:perf_hooks';
 
 export interface DeferredOutput {
@@ -14,8 +21,18 @@ export interface DeferredOutput {
   flushDeferred(): boolean;
 }
 
+/** A connection whose writes wait for the next round (see hold()). */
+export interface HeldOutput {
+  /** Stop writing: queued messages wait for release(). */
+  hold(): void;
+  /** Write what waited, in order, and write at once again. */
+  release(): void;
+}
+
 let queue: DeferredOutput[] = [];
-let scheduled = false;
+let held: HeldOutput[] = [];
+let timer: NodeJS.Timeout | null = null;
+let immediate: NodeJS.Immediate | null = null;
 let lastStart = -Infinity;
 let lastEnd = 0;
 let lastDuration = 0;
@@ -30,22 +47,45 @@ const MIN_WAIT_MS = 0.5;
 /** Queue `out` for the next round (the caller queues each peer once until it is flushed). */
 export function scheduleOutput(out: DeferredOutput): void {
   queue.push(out);
-  if (scheduled) return;
-  scheduled = true;
+  if (immediate !== null || timer !== null) return;
   const wait = Math.max(lastStart + lastPeers * PER_PEER_MS, lastEnd + lastDuration) - performance.now();
-  if (wait < MIN_WAIT_MS) setImmediate(runRound);
-  else setTimeout(runRound, wait);
+  if (wait < MIN_WAIT_MS) immediate = setImmediate(runRound);
+  else timer = setTimeout(runRound, wait);
+}
+
+/** True while some output waits for a round (a commit has updates still to write). */
+export function outputPending(): boolean {
+  return queue.length > 0;
+}
+
+/**
+ * Holds `conn` until the next round has written the pending updates, and runs that round at the end of
+ * this turn (a reply waits on it).
+ */
+export function holdUntilRound(conn: HeldOutput): void {
+  conn.hold();
+  held.push(conn);
+  if (immediate !== null) return;
+  if (timer !== null) {
+    clearTimeout(timer);
+    timer = null;
+  }
+  immediate = setImmediate(runRound);
 }
 
 function runRound(): void {
   const start = performance.now();
   lastStart = start;
   const list = queue;
+  const waiting = held;
   queue = [];
-  scheduled = false;
+  held = [];
+  timer = null;
+  immediate = null;
   // Peers that had nothing to write (a commit their conditions filter out) cost no write: not counted.
   let peers = 0;
   for (const out of list) if (out.flushDeferred()) peers++;
+  for (const conn of waiting) conn.release();
   lastPeers = peers;
   lastEnd = performance.now();
   lastDuration = lastEnd - start;

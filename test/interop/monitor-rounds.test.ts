@@ -1,7 +1,8 @@
 // Monitor updates in output rounds (README, documented differences): the commits made before a monitoring
 // session's round reach it as one merged update, and a session's own pending update precedes its reply.
+import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { TempDir, Server, startServer, SCHEMA, RawClient, maskUuids, waitFor } from './lib/harness.ts';
+import { TempDir, Server, startServer, SCHEMA, RawClient, maskUuids, waitFor, run, REPO } from './lib/harness.ts';
 
 let tmp: TempDir;
 let srv: Server;
@@ -47,6 +48,16 @@ describe('monitor update rounds', () => {
     expect(got).toEqual([
       '{"id":null,"method":"update2","params":["w",{"Logical_Switch":{"<0>":{"insert":{"name":"sw-a"}},"<1>":{"insert":{"name":"sw-b"}}}}]}',
     ]);
+  });
+
+  it("every monitor's update of a commit is written before the writer's reply (pacing on, 40 watchers)", async () => {
+    // The upstream IDL tracking tests (ovsdb-idl.at 2341 2342 2369-2372) read their IDL's socket right
+    // after a reply on another connection. The reference writes the reply first and the updates in its
+    // next main-loop pass (the same check against it reports "late at 0"); ours never lets the reply
+    // overtake them.
+    const script = path.join(REPO, 'test/interop/py/update_before_reply.py');
+    const r = await run('/usr/bin/python3', [script, srv.sock, 'OVN_Northbound', 'Logical_Switch', 'name', '200', '40'], { env: tmp.env, timeoutMs: 60_000 });
+    expect(r).toMatchObject({ code: 0, stdout: 'on time 200\n' });
   });
 
   it("a session's own update precedes the reply to its transaction", async () => {
