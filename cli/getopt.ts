@@ -56,8 +56,9 @@ export const OPTIONS: OptionDef[] = [
   { name: 'sync-exclude-tables', arg: 'required' },
   { name: 'active', arg: 'none' },
   { name: 'no-dbs', arg: 'none' },
-  // ovsdb-ts extension.
+  // ovsdb-ts extensions (named so that no abbreviation the reference accepts becomes ambiguous).
   { name: 'storage', arg: 'required' },
+  { name: 'standalone-history', arg: 'required' },
 ];
 
 export const BY_NAME = new Map(OPTIONS.map((o) => [o.name, o]));
@@ -138,6 +139,10 @@ Other options:
                           write whole column values, not diffs, to database files
   --no-dbs                start without any database except _Server
   --storage=file|lmdb     storage engine for database files (default: file)
+  --standalone-history=on|off
+                          keep a transaction history for standalone databases
+                          (default: on; off: monitor_cond_since always starts
+                          over, as in Open vSwitch's ovsdb-server)
   -h, --help              print this help and exit
   -V, --version           print the version and exit
 `;
@@ -254,6 +259,11 @@ export function scanServerArgs(
         case 'storage':
           if (o.value !== 'file' && o.value !== 'lmdb') {
             return exitWith(1, '', `${PROGRAM}: --storage: unknown storage type "${o.value}" (use file or lmdb)\n`);
+          }
+          return null;
+        case 'standalone-history':
+          if (o.value !== 'on' && o.value !== 'off') {
+            return exitWith(1, '', `${PROGRAM}: --standalone-history: "${o.value}" is not on or off\n`);
           }
           return null;
         default:

@@ -57,6 +57,8 @@ export interface ServerOptions {
   active: boolean;
   noDbs: boolean;
   disableFileColumnDiff: boolean;
+  /** --standalone-history=off: no monitor_cond_since history for standalone databases, as the reference. */
+  standaloneHistory: boolean;
   /** Absolute pidfile path, or null without --pidfile. */
   pidfile: string | null;
   overwritePidfile: boolean;
@@ -166,6 +168,7 @@ function build(scanned: Scanned[], positionals: string[], env: NodeJS.ProcessEnv
     active: flag('active'),
     noDbs,
     disableFileColumnDiff: flag('disable-file-column-diff'),
+    standaloneHistory: last('standalone-history') !== 'off',
     pidfile: pidfileArg === null ? null : resolvePidfilePath(pidfileArg, env),
     overwritePidfile: flag('overwrite-pidfile'),
     detach: flag('detach'),

@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<void> {
         : fileOpener({ disableColumnDiff: opts.disableFileColumnDiff, log: rpcLog }),
     log: rpcLog,
     columnDiffDisabled: opts.disableFileColumnDiff,
+    standaloneHistory: opts.standaloneHistory,
     onConfigChange: () => persist(),
   });
   const persist = () => {

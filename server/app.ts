@@ -32,6 +32,8 @@ export interface AppOptions {
   readonly columnDiffDisabled?: boolean;
   /** Called when the runtime configuration changes (for --monitor restarts). */
   readonly onConfigChange?: () => void;
+  /** false: --standalone-history=off (no transaction history, as the reference). */
+  readonly standaloneHistory?: boolean;
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -61,7 +63,7 @@ export class ServerApp {
   private dbListeners: (() => void)[] = [];
 
   constructor(readonly opts: AppOptions) {
-    this.server = new OvsdbServer({ log: opts.log });
+    this.server = new OvsdbServer({ log: opts.log }, { standaloneHistory: opts.standaloneHistory });
     // db: remotes follow the database: re-read them after every commit (coalesced).
     this.server.commitHooks.add(() => {
       if (this.hasDbRemotes()) this.queueReconcile();

@@ -1,6 +1,7 @@
 // A bounded per-database commit history (txn id → changes), so that `monitor_cond_since` with a recent
 // last-txn-id can answer with only the changes after it. The reference keeps history only for clustered
-// and relay databases; we keep it for every database (see reference §3.14.2).
+// and relay databases; we keep it for every database (see reference §3.14.2) unless the server runs with
+// --standalone-history=off.
 //
 // Bounds: at most `maxCommits` commits and `maxRowChanges` row changes in total (defaults 100 and 10,000:
 // enough for a client that reconnects after a short outage, small next to the rows it would otherwise get).
@@ -15,6 +16,12 @@ export const DEFAULT_HISTORY_ROW_CHANGES = 10_000;
 export interface CommitHistoryOptions {
   readonly maxCommits?: number;
   readonly maxRowChanges?: number;
+  /**
+   * Keep nothing, as the reference does for standalone databases (--standalone-history=off): every
+   * txn id is unknown and the latest is the all-zero uuid, so monitor_cond_since always answers
+   * `[false, 00000000-…, <initial>]` and update3 carries the all-zero id.
+   */
+  readonly disabled?: boolean;
 }
 
 interface Entry {
@@ -32,10 +39,12 @@ export class CommitHistory {
   private rowChanges = 0;
   private base = ZERO_UUID;
   private last = ZERO_UUID;
+  readonly disabled: boolean;
 
   constructor(opts: CommitHistoryOptions = {}) {
     this.maxCommits = Math.max(0, opts.maxCommits ?? DEFAULT_HISTORY_COMMITS);
     this.maxRowChanges = Math.max(0, opts.maxRowChanges ?? DEFAULT_HISTORY_ROW_CHANGES);
+    this.disabled = opts.disabled ?? false;
   }
 
   /** The id of the newest commit; the all-zero uuid before the first one (or after clear()). */
@@ -50,6 +59,7 @@ export class CommitHistory {
 
   /** Records a commit just applied, under its txn id. */
   record(txnId: string, commit: Commit): void {
+    if (this.disabled) return;
     let n = 0;
     for (const rows of commit.tables.values()) n += rows.size;
     this.last = txnId;

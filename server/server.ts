@@ -62,7 +62,14 @@ export class OvsdbServer {
   /** Called after every commit (db: remotes follow database contents). */
   readonly commitHooks = new Set<(served: ServedDatabase) => void>();
 
-  constructor(readonly events: ServerEvents = { log: () => {} }) {
+  /**
+   * `standaloneHistory: false` (--standalone-history=off): standalone databases keep no transaction
+   * history, as in the reference.
+   */
+  constructor(
+    readonly events: ServerEvents = { log: () => {} },
+    private readonly opts: { readonly standaloneHistory?: boolean } = {},
+  ) {
     this.serverDb = this.serve(createServerDatabase(), null);
     this.refreshServerDb();
   }
@@ -80,7 +87,7 @@ export class OvsdbServer {
       name: db.name,
       db,
       storage,
-      history: new CommitHistory(),
+      history: new CommitHistory({ disabled: this.opts.standaloneHistory === false }),
       monitors: new MonitorSet(db),
       triggers: new Set(),
     };
@@ -137,7 +144,8 @@ export class OvsdbServer {
     served.storage?.write(commit, txnId);
     served.db.apply(commit);
     served.history.record(txnId, commit);
-    served.monitors.onCommit(commit, txnId);
+    // update3 names the commit by the history's id for it (all zeros when no history is kept).
+    served.monitors.onCommit(commit, served.history.latest);
     for (const s of this.sessions) s.flushMonitors(served);
     if (served.triggers.size > 0) for (const t of [...served.triggers]) t.retry();
     for (const hook of this.commitHooks) hook(served);

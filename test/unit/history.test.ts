@@ -115,6 +115,17 @@ describe('CommitHistory bounds', () => {
     expect(Object.keys((r[2] as { C: object }).C)).toHaveLength(1);
   });
 
+  it('disabled (--standalone-history=off): nothing is kept, the latest stays all-zero, no id is found', () => {
+    const f = new Fixture({ disabled: true });
+    const m = f.monitor('s', 3, { C: {} });
+    f.insert('C', U1, { v: 1 });
+    expect(f.history.latest).toBe(ZERO_UUID);
+    expect(f.history.size).toBe(0);
+    expect(f.history.since(txnId(1))).toBeUndefined();
+    const r = m.sinceResult(f.history, txnId(1));
+    expect(r.slice(0, 2)).toEqual([false, ZERO_UUID]);
+  });
+
   it('clear() forgets every id, including the latest', () => {
     const f = new Fixture();
     f.insert('C', U1, { v: 1 });

@@ -48,6 +48,17 @@ describe('getopt_long compatible parsing', () => {
     expect(o.syncFrom).toBe('unix:x');
   });
 
+  it('--standalone-history=on|off (default on); no abbreviation the reference accepts becomes ambiguous', () => {
+    expect(opts([]).standaloneHistory).toBe(true);
+    expect(opts(['--standalone-history=off']).standaloneHistory).toBe(false);
+    expect(opts(['--standalone-history', 'on']).standaloneHistory).toBe(true);
+    expect(opts(['--sta=off']).standaloneHistory).toBe(false);
+    expect(parseServerArgs(['--standalone-history=no'], env)).toEqual({
+      kind: 'exit', code: 1, stdout: '', stderr: 'ovsdb-server: --standalone-history: "no" is not on or off\n',
+    });
+    expect(opts(['--disable']).disableFileColumnDiff).toBe(true);
+  });
+
   it('does not treat --no-chdir as a negation', () => {
     const o = opts(['--no-chdir', '--no-dbs', '--no-self-confinement']);
     expect(o.noChdir).toBe(true);
