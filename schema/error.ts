@@ -1,5 +1,6 @@
 // The OVSDB error object of RFC 7047 §3.1 as ovsdb-server shapes it:
 // {"error": tag, "details"?: text, "syntax"?: <offending JSON, compact with sorted keys>, "io-error"?: text}.
+import { shashOrder } from './ovs-order.ts';
 import { stringifySorted, type JsonObject, type JsonValue } from './json.ts';
 
 export class OvsdbError extends Error {
@@ -19,11 +20,14 @@ export class OvsdbError extends Error {
     this.ioError = options.ioError;
   }
 
+  /** The <error> object, its members in the reference's order (its hash order of error, details, syntax, io-error). */
   toJson(): JsonObject {
-    const o: JsonObject = { error: this.tag };
-    if (this.details) o.details = this.details;
-    if (this.hasSyntax) o.syntax = stringifySorted(this.syntax ?? null);
-    if (this.ioError !== undefined) o['io-error'] = this.ioError;
+    const members: [string, string][] = [['error', this.tag]];
+    if (this.details) members.push(['details', this.details]);
+    if (this.hasSyntax) members.push(['syntax', stringifySorted(this.syntax ?? null)]);
+    if (this.ioError !== undefined) members.push(['io-error', this.ioError]);
+    const o: JsonObject = {};
+    for (const k of shashOrder(members.map(([name]) => name))) o[k] = members.find(([name]) => name === k)![1];
     return o;
   }
 
