@@ -7,6 +7,7 @@
 // exit (the pidfile is removed, lock files stay, as with the real server).
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 const FATAL_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGALRM'];
@@ -83,7 +84,27 @@ export function exitCleanup(): void {
   runHooks(true);
 }
 
+// strsignal(3) texts, for the log line.
+const SIGNAL_TEXT: Partial<Record<NodeJS.Signals, string>> = {
+  SIGTERM: 'Terminated',
+  SIGINT: 'Interrupt',
+  SIGHUP: 'Hangup',
+  SIGALRM: 'Alarm clock',
+};
+
+let signalLogger: ((msg: string) => void) | null = null;
+
+/** Where "terminating with signal N (NAME)" goes (the server's vlog); unset, nothing is logged. */
+export function setSignalLogger(fn: (msg: string) => void): void {
+  signalLogger = fn;
+}
+
 function onSignal(sig: NodeJS.Signals): void {
+  try {
+    signalLogger?.(`terminating with signal ${os.constants.signals[sig]} (${SIGNAL_TEXT[sig] ?? sig})`);
+  } catch {
+    // logging must not stop the cleanup
+  }
   fatalCleanup();
   // Die of the same signal, like a C program returning from its handler.
   for (const s of FATAL_SIGNALS) process.removeAllListeners(s);

@@ -11,7 +11,7 @@ import { DbRefError } from '../server/db-remotes.ts';
 import { TlsSettings } from '../server/tls.ts';
 import { UnixctlServer } from '../server/unixctl.ts';
 import { daemonize, notifyStartupComplete, saveRuntimeState, describeStatus } from './daemon.ts';
-import { addFileToUnlink, exitCleanup } from './fatal-signal.ts';
+import { addFileToUnlink, exitCleanup, removeFileToUnlink, setSignalLogger } from './fatal-signal.ts';
 import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_TEXT, type ServerOptions } from './options.ts';
 import { getLogger, vlogCommands } from './vlog.ts';
 import { LockfileError } from '../storage/lockfile.ts';
@@ -36,6 +36,8 @@ interface SavedConfig {
 
 /** Run the server with `ovsdb-server` arguments (process.argv.slice(2)). */
 export async function main(argv: string[]): Promise<void> {
+  // "terminating with signal 15 (Terminated)", as the reference logs a fatal signal.
+  setSignalLogger((msg) => getLogger('fatal_signal').warn(msg));
   const parsed = parseServerArgs(argv);
   if (parsed.kind === 'exit') {
     process.stdout.write(parsed.stdout);
@@ -64,6 +66,7 @@ export async function main(argv: string[]): Promise<void> {
     log: rpcLog,
     columnDiffDisabled: opts.disableFileColumnDiff,
     standaloneHistory: opts.standaloneHistory,
+    socketFiles: { add: addFileToUnlink, remove: removeFileToUnlink },
     onConfigChange: () => persist(),
   });
   const persist = () => {

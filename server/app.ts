@@ -6,7 +6,7 @@ import { OvsdbError } from '../schema/error.ts';
 import { FileStorage } from '../storage/file.ts';
 import type { Database } from '../storage/database.ts';
 import { OvsdbServer, type DbStorage } from './server.ts';
-import { openRemote, RemoteError, type Remote } from './remotes.ts';
+import { openRemote, RemoteError, type Remote, type SocketFiles } from './remotes.ts';
 import { DbRefError, expandRemotes, parseDbRef, type RemoteConfig } from './db-remotes.ts';
 import type { TlsSettings } from './tls.ts';
 import { UnixctlError, type UnixctlServer } from './unixctl.ts';
@@ -34,6 +34,8 @@ export interface AppOptions {
   readonly onConfigChange?: () => void;
   /** false: --standalone-history=off (no transaction history, as the reference). */
   readonly standaloneHistory?: boolean;
+  /** The punix: socket files of the remotes (removed on a fatal signal, as the reference does). */
+  readonly socketFiles?: SocketFiles;
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -116,7 +118,13 @@ export class ServerApp {
         const remote = openRemote(
           this.server,
           cfg.target,
-          { readOnly: cfg.readOnly, probeInterval: cfg.inactivityProbe, maxBackoff: cfg.maxBackoff, role: cfg.role },
+          {
+            readOnly: cfg.readOnly,
+            probeInterval: cfg.inactivityProbe,
+            maxBackoff: cfg.maxBackoff,
+            role: cfg.role,
+            socketFiles: this.opts.socketFiles,
+          },
           this.opts.log,
           this.ssl,
         );

@@ -1,5 +1,7 @@
 // OVS connection-method strings (ovs-reference §1.2.1): punix:FILE, ptcp:PORT[:IP], pssl:PORT[:IP],
 // unix:FILE, tcp:HOST[:PORT], ssl:HOST[:PORT]. IPv6 literals go in brackets; omitted ports are 6640.
+// A relative FILE names a socket in the run directory, as everywhere in OVS (`ovs-vsctl --db=unix:db.sock`
+// talks to $OVS_RUNDIR/db.sock).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,8 +16,16 @@ export type ConnectionMethod =
   | { type: 'ptcp'; port: number; host: string }
   | { type: 'pssl'; port: number; host: string };
 
-/** Parse a connection method; throws an Error with a readable message for anything else. */
-export function parseConnectionMethod(s: string): ConnectionMethod {
+/** The run directory: $OVS_RUNDIR, else /var/run/openvswitch. */
+export function ovsRundir(env: NodeJS.ProcessEnv = process.env): string {
+  return env['OVS_RUNDIR'] || '/var/run/openvswitch';
+}
+
+/**
+ * Parse a connection method (unix socket paths made absolute against `rundir`); throws an Error with a
+ * readable message for anything else.
+ */
+export function parseConnectionMethod(s: string, rundir: string = ovsRundir()): ConnectionMethod {
   const colon = s.indexOf(':');
   const type = colon < 0 ? s : s.slice(0, colon);
   const rest = colon < 0 ? '' : s.slice(colon + 1);
@@ -23,7 +33,7 @@ export function parseConnectionMethod(s: string): ConnectionMethod {
     case 'unix':
     case 'punix':
       if (rest === '') throw new Error(`${s}: missing socket path`);
-      return { type, path: rest };
+      return { type, path: path.resolve(rundir, rest) };
     case 'tcp':
     case 'ssl': {
       const [host, port] = splitHostPort(s, rest);
@@ -79,4 +89,17 @@ export function shortUnixPath(p: string): { path: string; release: () => void } 
     path: `/proc/self/fd/${fd}/${path.basename(p)}`,
     release: () => fs.closeSync(fd),
   };
+}
+
+/**
+ * Gives a just-bound unix socket the reference's mode: 0770 less the umask (srwxr-x--- under umask 022).
+ * Node binds with 0777 less the umask, which lets the group write but not others, so the moment before
+ * this runs grants nobody extra access under the usual umasks.
+ */
+export function setUnixSocketMode(p: string): void {
+  try {
+    fs.chmodSync(p, 0o770 & ~process.umask());
+  } catch {
+    // gone already: nothing to protect
+  }
 }

@@ -4,12 +4,20 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { peerCommonName, TlsConfigError, type TlsSettings } from './tls.ts';
-import { JsonRpcConnection, nextUnixSessionName, parseConnectionMethod, shortUnixPath } from './jsonrpc.ts';
+import { JsonRpcConnection, nextUnixSessionName, parseConnectionMethod, setUnixSocketMode, shortUnixPath } from './jsonrpc.ts';
 import { Session } from './session.ts';
 import type { OvsdbServer } from './server.ts';
 import type { RpcLog } from './jsonrpc.ts';
 
+/** Socket files to remove if the process dies of a signal (the server wires this to its fatal-signal cleanup). */
+export interface SocketFiles {
+  add(path: string): void;
+  remove(path: string): void;
+}
+
 export interface RemoteOptions {
+  /** Told about each punix: socket file this remote creates and removes. */
+  socketFiles?: SocketFiles;
   readOnly?: boolean;
   /** Inactivity probe in ms; undefined = the default for the transport. */
   probeInterval?: number;
@@ -97,6 +105,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
     }
     let closed = false;
     let release = () => {};
+    let listenPath = path;
     const listen = () => {
       if (closed) return;
       if (m.type === 'punix') {
@@ -109,11 +118,16 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
         const p = shortUnixPath(path);
         release = p.release;
         srv.listen(p.path);
+        listenPath = p.path;
       } else {
         srv.listen(port, host);
       }
     };
     srv.on('listening', () => {
+      if (m.type === 'punix') {
+        setUnixSocketMode(listenPath);
+        opts.socketFiles?.add(path);
+      }
       release();
       if (m.type === 'ptcp' || m.type === 'pssl') {
         const addr = srv.address() as net.AddressInfo;
@@ -142,6 +156,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
           } catch {
             /* gone */
           }
+          opts.socketFiles?.remove(path);
         }
       },
       boundPort() {

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { JsonValue } from '../schema/json.ts';
-import { shortUnixPath } from './jsonrpc-address.ts';
+import { setUnixSocketMode, shortUnixPath } from './jsonrpc-address.ts';
 import { JsonRpcConnection, nextUnixSessionName, noLog, type JsonRpcMessage, type RpcLog } from './jsonrpc.ts';
 
 /** Thrown (or rejected) by a handler to send an error reply with this text. */
@@ -101,6 +101,7 @@ export class UnixctlServer {
         reject(err);
       });
       server.listen(short.path, () => {
+        setUnixSocketMode(short.path);
         short.release();
         this.socketPath = path;
         resolve();

@@ -151,7 +151,10 @@ describe('emission', () => {
 describe('parseConnectionMethod', () => {
   it('parses the §1.2.1 forms', () => {
     expect(parseConnectionMethod('punix:/tmp/x.sock')).toEqual({ type: 'punix', path: '/tmp/x.sock' });
-    expect(parseConnectionMethod('unix:rel.sock')).toEqual({ type: 'unix', path: 'rel.sock' });
+    // A relative socket is in the run directory, as the reference resolves it.
+    expect(parseConnectionMethod('unix:rel.sock', '/run/x')).toEqual({ type: 'unix', path: '/run/x/rel.sock' });
+    expect(parseConnectionMethod('punix:sub/db.sock', '/run/x')).toEqual({ type: 'punix', path: '/run/x/sub/db.sock' });
+    expect(parseConnectionMethod('unix:rel.sock', '/run/x')).toEqual(parseConnectionMethod('unix:/run/x/rel.sock'));
     expect(parseConnectionMethod('ptcp:0:127.0.0.1')).toEqual({ type: 'ptcp', port: 0, host: '127.0.0.1' });
     expect(parseConnectionMethod('ptcp:6641')).toEqual({ type: 'ptcp', port: 6641, host: '0.0.0.0' });
     expect(parseConnectionMethod('ptcp:')).toEqual({ type: 'ptcp', port: 6640, host: '0.0.0.0' });
