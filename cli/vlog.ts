@@ -410,6 +410,8 @@ export interface Logger {
   dbg(msg: string): void;
   /** True if a message at `level` would be written somewhere (skip costly formatting otherwise). */
   isEnabled(level: Exclude<VlogLevel, 'off'>): boolean;
+  /** isEnabled('dbg'), for hot paths: one comparison while DBG is off. */
+  dbgOn(): boolean;
 }
 
 const loggers = new Map<string, Logger>();
@@ -430,6 +432,7 @@ export function getLogger(name: string): Logger {
       const lv = VLOG_LEVELS.indexOf(level);
       return lv <= m.minLevel && destMask(m, lv) !== 0;
     },
+    dbgOn: () => m.minLevel >= LEVEL_DBG && destMask(m, LEVEL_DBG) !== 0,
   };
   loggers.set(name, l);
   return l;

@@ -2,6 +2,8 @@
 //
 // Integers beyond Number.MAX_SAFE_INTEGER (up to int64) are carried as bigint so that 64-bit OVSDB integers
 // survive a round trip; everything else is plain JSON.
+import { ovsStringHash, shashOrder } from './ovs-order.ts';
+
 export type JsonValue =
   | null
   | boolean
@@ -429,11 +431,21 @@ const TWO63 = 9223372036854775808;
 /** Compact JSON with object keys in byte (code point) order and numbers printed as OVS prints them. */
 export function stringifySorted(v: JsonValue): string {
   const out: string[] = [];
-  writeSorted(v, out);
+  writeOrdered(v, out, sortKeys);
   return out.join('');
 }
 
-function writeSorted(v: JsonValue, out: string[]): void {
+/**
+ * Compact JSON as OVS writes a parsed value back: object members in its hash order (members added in
+ * their order here, see ovs-order.ts), numbers as OVS prints them.
+ */
+export function stringifyHashed(v: JsonValue): string {
+  const out: string[] = [];
+  writeOrdered(v, out, (keys) => shashOrder(keys, ovsStringHash));
+  return out.join('');
+}
+
+function writeOrdered(v: JsonValue, out: string[], order: (keys: string[]) => string[]): void {
   switch (typeof v) {
     case 'string':
       out.push(JSON.stringify(v));
@@ -456,16 +468,16 @@ function writeSorted(v: JsonValue, out: string[]): void {
     out.push('[');
     for (let k = 0; k < v.length; k++) {
       if (k > 0) out.push(',');
-      writeSorted(v[k]!, out);
+      writeOrdered(v[k]!, out, order);
     }
     out.push(']');
   } else {
-    const keys = sortKeys(Object.keys(v));
+    const keys = order(Object.keys(v));
     out.push('{');
     for (let k = 0; k < keys.length; k++) {
       if (k > 0) out.push(',');
       out.push(JSON.stringify(keys[k]), ':');
-      writeSorted(v[keys[k]!]!, out);
+      writeOrdered(v[keys[k]!]!, out, order);
     }
     out.push('}');
   }

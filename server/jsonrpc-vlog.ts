@@ -17,3 +17,6 @@ export const vlogRpcLog: RpcLog = (module, level, message) => {
       return l.dbg(message);
   }
 };
+// Asked once per message sent or received: the "jsonrpc" logger is looked up once.
+const jsonrpcLogger = getLogger('jsonrpc');
+vlogRpcLog.debugOn = (module) => (module === 'jsonrpc' ? jsonrpcLogger : getLogger(module)).dbgOn();

@@ -3,7 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import { parseJson, stringify, type JsonValue } from '../schema/json.ts';
+import { parseJson, stringify, stringifyHashed, type JsonValue } from '../schema/json.ts';
 import { JsonStreamSplitter, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
 
 export { JsonStreamSplitter, JsonFramingError, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
@@ -124,9 +124,32 @@ export const ECHO_PROBE_TEXT = '{"id":"echo","method":"echo","params":[]}';
 // Logging hook
 
 export type RpcLogLevel = 'ERR' | 'WARN' | 'INFO' | 'DBG';
-/** Log sink: module is the OVS module name ("jsonrpc", "reconnect", "unixctl"), message includes the peer. */
-export type RpcLog = (module: string, level: RpcLogLevel, message: string) => void;
+/**
+ * Log sink: module is the OVS module name ("jsonrpc", "reconnect", "unixctl"), message includes the peer.
+ * `debugOn(module)` says whether that module's DBG lines go anywhere; it is asked per message before any
+ * debug line is formatted, so it must be cheap (absent: never).
+ */
+export type RpcLog = ((module: string, level: RpcLogLevel, message: string) => void) & {
+  debugOn?: (module: string) => boolean;
+};
 export const noLog: RpcLog = () => {};
+const never = (): boolean => false;
+
+/**
+ * A message as the reference's `-vjsonrpc:dbg` lines show it: `request, method="m", params=[…], id=1`,
+ * `reply, result=…, id=1`, `notification, method="update2", params=[…]`, `error, error=…, id=1` (`reply,
+ * error=…` for one we send). JSON as
+ * `json` writes it (the wire text for what we send, the reference's re-serialization for what we read).
+ */
+export function describeMessage(m: JsonRpcMessage, json: (v: JsonValue) => string, sent = false): string {
+  // The reference makes its error replies as "reply" messages that carry an error.
+  let s: string = sent && m.type === 'error' ? 'reply' : m.type;
+  if (m.type === 'request' || m.type === 'notification') s += `, method="${m.method}", params=${json(m.params)}`;
+  if (m.type === 'reply') s += `, result=${json(m.result)}`;
+  if (m.type === 'error') s += `, error=${json(m.error)}`;
+  if (m.type !== 'notification') s += `, id=${json(m.id)}`;
+  return s;
+}
 
 let unixSessionCounter = 0;
 /** "unix#N": OVS names accepted unix-socket sessions with one process-wide counter. */
@@ -149,6 +172,12 @@ export interface JsonRpcConnectionOptions {
    * replies whose id is "echo". The unixctl server and ovs-appctl use plain jsonrpc, without them.
    */
   transportEcho?: boolean;
+  /**
+   * A session a passive remote accepted: its connection states are logged at DBG in module "reconnect" as
+   * the reference's quiet session FSM logs them ("connected", "entering ACTIVE", "connection closed by
+   * peer", "entering VOID", "entering IDLE" while a probe is out).
+   */
+  session?: boolean;
 }
 
 export interface JsonRpcConnectionEvents {
@@ -177,6 +206,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   private reading = false;
   /** hold() count: while > 0 nothing is written (a reply waits for other peers' updates). */
   private holds = 0;
+  private readonly debugOn: (module: string) => boolean;
+  private readonly session: boolean;
 
   constructor(
     readonly socket: net.Socket,
@@ -185,6 +216,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     super();
     this.name = opts.name ?? describeSocket(socket);
     this.log = opts.log ?? noLog;
+    this.debugOn = this.log.debugOn ?? never;
+    this.session = opts.session ?? false;
     this.transportEcho = opts.transportEcho ?? true;
     this.splitter = new JsonStreamSplitter(opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE);
     socket.setNoDelay?.(true);
@@ -201,6 +234,13 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
       }
     });
     this.setProbeInterval(opts.probeInterval ?? 0);
+    if (this.session) this.state('connecting...', 'entering CONNECTING', 'connected', 'entering ACTIVE');
+  }
+
+  /** The "reconnect" DBG lines of a session's state changes. */
+  private state(...lines: string[]): void {
+    if (!this.debugOn('reconnect')) return;
+    for (const l of lines) this.log('reconnect', 'DBG', `${this.name}: ${l}`);
   }
 
   get closed(): boolean {
@@ -218,6 +258,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
    */
   sendRaw(text: string): boolean {
     if (this.isClosed) return false;
+    if (this.debugOn('jsonrpc')) this.logSent(text);
     this.out.push(text);
     if (!this.reading) this.flushOut();
     return !this.backlog;
@@ -225,7 +266,15 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
 
   /** Queue a message; it leaves, in order, with the next sendRaw() or flush(). */
   queue(text: string): void {
-    if (!this.isClosed) this.out.push(text);
+    if (this.isClosed) return;
+    if (this.debugOn('jsonrpc')) this.logSent(text);
+    this.out.push(text);
+  }
+
+  /** `NAME: send reply, result=…`: parses what we send back (only while the line is wanted). */
+  private logSent(text: string): void {
+    const m = classifyMessage(parseJson(text));
+    if (typeof m !== 'string') this.log('jsonrpc', 'DBG', `${this.name}: send ${describeMessage(m, stringify, true)}`);
   }
 
   /** Write what queue() left (at the end of the chunk being read, if called while reading one). */
@@ -325,6 +374,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   private finish(reason: string): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    if (this.session && reason === 'EOF') this.state('connection closed by peer', 'entering VOID');
+    else if (this.session && reason !== 'closed') this.state('entering VOID');
     this.stopReading();
     if (!this.socket.destroyed && reason !== 'closed') this.socket.destroy();
     this.emit('close', reason);
@@ -339,6 +390,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   private onData(chunk: Buffer): void {
     if (this.isClosed) return;
     this.lastActivity = Date.now();
+    if (this.probeSentAt !== 0 && this.session) this.state('entering ACTIVE');
     this.probeSentAt = 0;
     // Replies to every request in this chunk leave in one write (pipelined clients, bursts).
     this.reading = true;
@@ -361,6 +413,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
       this.protocolError(`received bad JSON-RPC message: ${msg}`);
       return;
     }
+    if (this.debugOn('jsonrpc')) this.log('jsonrpc', 'DBG', `${this.name}: received ${describeMessage(msg, stringifyHashed)}`);
     if (this.transportEcho) {
       if (msg.type === 'request' && msg.method === 'echo') {
         this.reply(msg.id, msg.params);
@@ -395,6 +448,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
       this.log('reconnect', 'DBG', `${this.name}: idle ${now - this.lastActivity} ms, sending inactivity probe`);
       this.sendRaw(ECHO_PROBE_TEXT);
       this.probeSentAt = now;
+      if (this.session) this.state('entering IDLE');
       return this.armProbe();
     }
     if (this.lastActivity > this.probeSentAt) {

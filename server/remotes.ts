@@ -46,12 +46,22 @@ function maxMessageSize(): number | undefined {
   return Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
-function attach(server: OvsdbServer, socket: net.Socket, name: string, opts: RemoteOptions, probeDefault: number, log: RpcLog, set: Set<Session>): Session {
+function attach(
+  server: OvsdbServer,
+  socket: net.Socket,
+  name: string,
+  opts: RemoteOptions,
+  probeDefault: number,
+  log: RpcLog,
+  set: Set<Session>,
+  accepted: boolean,
+): Session {
   const conn = new JsonRpcConnection(socket, {
     name,
     log,
     probeInterval: opts.probeInterval ?? probeDefault,
     maxMessageSize: maxMessageSize(),
+    session: accepted,
   });
   const peerCn = socket instanceof tls.TLSSocket ? peerCommonName(socket) : null;
   const s = new Session(server, conn, { readOnly: opts.readOnly, role: opts.role, peerId: peerCn ?? undefined });
@@ -85,7 +95,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
     const onSocket = (socket: net.Socket) => {
       const kind = m.type === 'pssl' ? 'ssl' : 'tcp';
       const name = m.type === 'punix' ? nextUnixSessionName() : `${kind}:${socket.remoteAddress}:${socket.remotePort}`;
-      attach(server, socket, name, opts, m.type === 'punix' ? 0 : 5000, log, sessions);
+      attach(server, socket, name, opts, m.type === 'punix' ? 0 : 5000, log, sessions, true);
     };
     let srv: net.Server;
     if (m.type === 'pssl') {
@@ -194,7 +204,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
       }
       sock.once(secure ? 'secureConnect' : 'connect', () => {
         backoff = 1000;
-        current = attach(server, sock, target, opts, m.type === 'unix' ? 0 : 5000, log, sessions);
+        current = attach(server, sock, target, opts, m.type === 'unix' ? 0 : 5000, log, sessions, false);
         current.conn.on('close', () => {
           current = null;
           schedule();

@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import net from 'node:net';
-import type { JsonValue } from '../schema/json.ts';
+import { stringifyHashed, type JsonValue } from '../schema/json.ts';
 import { setUnixSocketMode, shortUnixPath } from './jsonrpc-address.ts';
 import { JsonRpcConnection, nextUnixSessionName, noLog, type JsonRpcMessage, type RpcLog } from './jsonrpc.ts';
 
@@ -60,7 +60,7 @@ export class UnixctlServer {
     this.log = opts.log ?? noLog;
     const versionText = `${opts.programName ?? 'ovsdb-server'} (Open vSwitch) ${opts.version ?? '3.1.0'}`;
     this.register('list-commands', '', 0, 0, () => formatCommandList(this.commands.values()));
-    this.register('version', '', 0, 0, () => versionText);
+    this.register('version', '', 0, 0, () => `${versionText}\n`);
   }
 
   /** Add (or replace) a command. maxArgs may be Infinity / Number.MAX_SAFE_INTEGER for "any number". */
@@ -143,11 +143,15 @@ export class UnixctlServer {
           return;
         }
         busy = true;
+        const debug = this.log.debugOn?.('unixctl') ?? false;
+        if (debug) this.log('unixctl', 'DBG', `received request ${m.method}${stringifyHashed(m.params)}, id=${stringifyHashed(m.id)}`);
         void this.execute(m.method, m.params).then((r) => {
           busy = false;
           if (conn.closed) return;
-          if (r.ok) conn.reply(m.id, r.text);
-          else conn.replyError(m.id, r.text);
+          // The log shows the handler's text; the reply ends it with a newline.
+          if (debug) this.log('unixctl', 'DBG', `replying with ${r.ok ? 'success' : 'error'}, id=${stringifyHashed(m.id)}: "${r.text}"`);
+          if (r.ok) conn.reply(m.id, withNewline(r.text));
+          else conn.replyError(m.id, withNewline(r.text));
           pump();
         });
       }
@@ -159,31 +163,31 @@ export class UnixctlServer {
     conn.on('close', () => this.connections.delete(conn));
   }
 
-  /** Validate and run one command; never rejects. */
-  async execute(method: string, params: JsonValue[]): Promise<{ ok: boolean; text: string }> {
+  /** Validate and run one command; never rejects. The text is the handler's (the reply adds a newline). */
+  private async execute(method: string, params: JsonValue[]): Promise<{ ok: boolean; text: string }> {
     const cmd = this.commands.get(method);
     if (!cmd) {
       return {
         ok: false,
-        text: `"${method}" is not a valid command (use "list-commands" to see a list of valid commands)\n`,
+        text: `"${method}" is not a valid command (use "list-commands" to see a list of valid commands)`,
       };
     }
     if (params.length < cmd.minArgs) {
-      return { ok: false, text: `"${method}" command requires at least ${cmd.minArgs} arguments\n` };
+      return { ok: false, text: `"${method}" command requires at least ${cmd.minArgs} arguments` };
     }
     if (params.length > cmd.maxArgs) {
-      return { ok: false, text: `"${method}" command takes at most ${cmd.maxArgs} arguments\n` };
+      return { ok: false, text: `"${method}" command takes at most ${cmd.maxArgs} arguments` };
     }
     if (!params.every((p) => typeof p === 'string')) {
-      return { ok: false, text: `"${method}" command has non-string argument\n` };
+      return { ok: false, text: `"${method}" command has non-string argument` };
     }
     try {
       const r = await cmd.handler(params as string[]);
-      if (typeof r === 'string') return { ok: true, text: withNewline(r) };
-      return { ok: r.ok, text: withNewline(r.text) };
+      if (typeof r === 'string') return { ok: true, text: r };
+      return { ok: r.ok, text: r.text };
     } catch (e) {
       if (!(e instanceof UnixctlError)) this.log('unixctl', 'ERR', `${method}: ${String(e instanceof Error ? e.stack : e)}`);
-      return { ok: false, text: withNewline(e instanceof Error ? e.message : String(e)) };
+      return { ok: false, text: e instanceof Error ? e.message : String(e) };
     }
   }
 }

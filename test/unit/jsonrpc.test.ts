@@ -2,10 +2,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { Duplex } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseJson, type JsonValue } from '../../schema/json.ts';
 import {
   classifyMessage,
+  describeMessage,
   encodeErrorReply,
   encodeNotification,
   encodeNotificationRaw,
@@ -374,3 +376,38 @@ describe('JsonRpcConnection over a unix socket', () => {
     expect((e as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 });
+
+describe('debug lines (-vjsonrpc:dbg)', () => {
+  it('describeMessage: the reference shapes; error replies we send show as "reply"', () => {
+    const msg = (text: string) => classifyMessage(parseJson(text)) as JsonRpcMessage;
+    const j = (v: JsonValue) => JSON.stringify(v);
+    expect(describeMessage(msg('{"id":0,"method":"transact","params":["db",{"op":"select"}]}'), j)).toBe(
+      'request, method="transact", params=["db",{"op":"select"}], id=0',
+    );
+    expect(describeMessage(msg('{"id":"x","result":[],"error":null}'), j)).toBe('reply, result=[], id="x"');
+    expect(describeMessage(msg('{"id":null,"method":"update2","params":["m",{}]}'), j)).toBe('notification, method="update2", params=["m",{}]');
+    expect(describeMessage(msg('{"id":1,"error":"unknown method"}'), j)).toBe('error, error="unknown method", id=1');
+    expect(describeMessage(msg('{"id":1,"error":"unknown method"}'), j, true)).toBe('reply, error="unknown method", id=1');
+  });
+
+  it('a connection logs what it receives (re-serialized in hash order) and sends, only while DBG is on', () => {
+    const lines: string[] = [];
+    let on = false;
+    const log: RpcLog = (module, level, m) => lines.push(`${module}|${level}|${m}`);
+    log.debugOn = (module) => on && module === 'jsonrpc';
+    const [a, b] = socketPair();
+    const conn = new JsonRpcConnection(a, { name: 'unix#9', log });
+    conn.notify('x', [1]);
+    on = true;
+    conn.notify('y', [{ b: 1, a: 2 }]);
+    expect(lines).toEqual(['jsonrpc|DBG|unix#9: send notification, method="y", params=[{"b":1,"a":2}]']);
+    a.destroy();
+    b.destroy();
+  });
+});
+
+/** Two ends of an in-process stream pair (enough for a connection that only writes). */
+function socketPair(): [net.Socket, net.Socket] {
+  const mk = () => new Duplex({ read() {}, write(_c, _e, cb) { cb(); } }) as unknown as net.Socket;
+  return [mk(), mk()];
+}
