@@ -59,6 +59,8 @@ export class ServerApp {
   private readonly loggedErrors = new Set<string>();
   private reconcileQueued = false;
   private statusTimer: NodeJS.Timeout | null = null;
+  /** The first status write (at startup) happened. */
+  private statusWritten = false;
   private exitHandlers: (() => void)[] = [];
   /** SSL settings for pssl:/ssl: remotes (and replication over ssl:). */
   ssl: TlsSettings | undefined;
@@ -153,6 +155,11 @@ export class ServerApp {
     if (this.statusTimer) return;
     this.statusTimer = setInterval(() => this.writeRemoteStatus(), 2500);
     this.statusTimer.unref();
+    // The reference writes the status once at startup, in its first main-loop pass, then every 2.5 s.
+    if (!this.statusWritten) {
+      this.statusWritten = true;
+      setImmediate(() => this.writeRemoteStatus());
+    }
   }
 
   private writeRemoteStatus(): void {

@@ -150,4 +150,30 @@ describe.each(IMPLS)('db: remotes with %s ovsdb-server', (impl) => {
     await waitFor(async () => !(await tcpOpen(port)), 'the listener to close with its remote', 5000);
     await srv.stop();
   });
+
+  it('status is written once at startup, before the first 2.5 s tick (upstream --remote=db: implementation)', async () => {
+    tmp = new TempDir();
+    const schema = tmp.file('mydb.ovsschema');
+    fs.writeFileSync(
+      schema,
+      JSON.stringify({
+        name: 'mydb',
+        tables: {
+          Root: { columns: { managers: { type: { key: 'string', min: 0, max: 'unlimited' } }, manager_options: { type: { key: { type: 'uuid', refTable: 'Manager' }, min: 0, max: 'unlimited' } } } },
+          Manager: { columns: { target: { type: 'string' }, is_connected: { type: { key: 'boolean', min: 0, max: 1 } } } },
+        },
+      }),
+    );
+    const db = tmp.createDb('mydb.db', schema);
+    const s1 = tmp.file('socket1');
+    const s2 = tmp.file('socket2');
+    const seed = ['mydb', { op: 'insert', table: 'Root', row: { managers: `punix:${s1}`, manager_options: ['set', [['named-uuid', 'x']]] } }, { op: 'insert', table: 'Manager', 'uuid-name': 'x', row: { target: `punix:${s2}` } }];
+    expect((await run('ovsdb-tool', ['transact', db, JSON.stringify(seed)])).code).toBe(0);
+    const srv = await new Server(impl, tmp, { dbs: [db], args: ['--remote=db:mydb,Root,managers', '--remote=db:mydb,Root,manager_options'], name: impl }).start();
+    await waitFor(() => fs.existsSync(s1) && fs.existsSync(s2), 'both db: listeners');
+    const q = ['mydb', { op: 'select', table: 'Manager', where: [], columns: ['target', 'is_connected'] }];
+    const r = await run('ovsdb-client', ['transact', `unix:${s1}`, JSON.stringify(q)]);
+    expect(r.stdout).toBe(`[{"rows":[{"is_connected":false,"target":"punix:${s2}"}]}]\n`);
+    await srv.stop();
+  });
 });
