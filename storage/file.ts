@@ -21,6 +21,7 @@ import {
   type Datum,
   type DatumParseOptions,
 } from '../schema/datum.ts';
+import { isUuid } from '../schema/atom.ts';
 import { OvsdbError } from '../schema/error.ts';
 import { isJsonObject, parseJson, stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { parseSchema, schemaToJson, type DatabaseSchema, type TableSchema } from '../schema/schema.ts';
@@ -179,8 +180,9 @@ export function snapshotRecord(db: Database, comment: string, diff: boolean): Js
   return rec;
 }
 
-function recordError(path: string, details: string): OvsdbError {
-  return new OvsdbError('syntax error', `${path}: ${details}`);
+/** A record that does not apply, in the reference's words (`syntax "<json>": <tag>: <details>`). */
+function recordError(details: string, syntax?: JsonValue, tag = 'syntax error'): OvsdbError {
+  return new OvsdbError(tag, details, syntax === undefined ? {} : { syntax });
 }
 
 // Hoisted: one options object for every datum of every record (not one per column value).
@@ -188,17 +190,23 @@ const RECORD_VALUE: DatumParseOptions = { checkConstraints: false };
 const RECORD_DIFF: DatumParseOptions = { checkConstraints: false, ignoreSize: true };
 
 /** Replays one transaction record into the database (all commit checks apply). */
-export function applyRecord(db: Database, rec: JsonObject, path = 'record'): void {
+export function applyRecord(db: Database, rec: JsonObject): void {
+  if (!isJsonObject(rec)) throw recordError('object expected', rec);
   const isDiff = rec._is_diff === true;
   const txn = new Transaction(db);
   // for-in visits own keys in Object.entries order (parsed objects have no inherited enumerable keys)
   // without an array per member.
   for (const name in rec) {
-    if (name.charCodeAt(0) === 95 /* _ */) continue;
     const value = rec[name];
     const table: TableSchema | undefined = db.schema.tables.get(name);
-    if (table === undefined) throw recordError(path, `No table named ${name}.`);
-    if (!isJsonObject(value)) throw recordError(path, `table ${name} is not an object`);
+    if (table === undefined) {
+      // The members the reference writes beside the tables; any other name is an unknown table.
+      if (name === '_date' && (typeof value === 'number' || typeof value === 'bigint')) continue;
+      if (name === '_is_diff' && typeof value === 'boolean') continue;
+      if (name === '_comment') continue;
+      throw recordError(`No table named ${name}.`, rec, 'unknown table');
+    }
+    if (!isJsonObject(value)) throw recordError('object expected', value);
     // A uuid appears once per table in a record (object keys are distinct), so nothing is staged for it
     // yet: the committed row is what the transaction sees.
     const rows = db.table(name).rows;
@@ -206,17 +214,18 @@ export function applyRecord(db: Database, rec: JsonObject, path = 'record'): voi
     for (const uuid in value) {
       const rowJson = value[uuid];
       const existing = rows.get(uuid) ?? null;
+      if (!isUuid(uuid)) throw recordError(`"${uuid}" is not a valid UUID`, value);
       if (rowJson === null) {
-        if (existing === null) throw recordError(path, `transaction deletes nonexistent row ${uuid}`);
+        if (existing === null) throw recordError(`transaction deletes row ${uuid} that does not exist`);
         txn.delete(name, uuid);
         continue;
       }
-      if (!isJsonObject(rowJson)) throw recordError(path, `row ${uuid} is not an object`);
+      if (!isJsonObject(rowJson)) throw recordError('row must be JSON object', rowJson);
       const data: Datum[] = existing !== null ? existing.data.slice() : defaults.slice();
       for (const cname in rowJson) {
         const cjson = rowJson[cname];
         const col = table.columnsByName.get(cname);
-        if (col === undefined || col.index < 0) throw recordError(path, `No column ${cname} in table ${name}.`);
+        if (col === undefined || col.index < 0) throw recordError(`No column ${cname} in table ${name}.`, rowJson, 'unknown column');
         if (existing !== null && isDiff) {
           // The fixed reader: apply the diff to whatever the row holds (the 3.1 reader replaced it when the
           // current value was the default, losing data for min-1 sets).
@@ -297,11 +306,12 @@ export class FileStorage {
           continue;
         }
         try {
-          applyRecord(db, rec.json, path);
+          applyRecord(db, rec.json);
         } catch (e) {
           if (!(e instanceof OvsdbError)) throw e;
           // A record that does not apply is treated like a corrupt one: keep what came before, cut it off.
-          opts.onLog?.('ERR', `${path}: transaction at offset ${rec.offset} does not apply: ${e.render()}`);
+          // The reference logs the error alone.
+          opts.onLog?.('ERR', e.render());
           log.unreadLast();
           break;
         }

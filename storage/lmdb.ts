@@ -255,6 +255,6 @@ function load(path: string, env: Env): Database {
     if (!isJsonObject(t)) rec[tname] = t = {};
     t[key.slice(slash + 1)] = parseJson(value, true);
   }
-  applyRecord(db, rec, path);
+  applyRecord(db, rec);
   return db;
 }
