@@ -22,9 +22,10 @@ import {
   type DatumParseOptions,
 } from '../schema/datum.ts';
 import { isUuid } from '../schema/atom.ts';
+import { hashMapOrder, nameHash, ovsStringHash, shashOrder } from '../schema/ovs-order.ts';
 import { OvsdbError } from '../schema/error.ts';
 import { isJsonObject, parseJson, stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
-import { parseSchema, schemaToJson, type DatabaseSchema, type TableSchema } from '../schema/schema.ts';
+import { parseSchema, schemaToJson, type ColumnSchema, type DatabaseSchema, type TableSchema } from '../schema/schema.ts';
 import { Database, type Commit } from './database.ts';
 import { Lockfile } from './lockfile.ts';
 import { LogError, RecordLog, type LogRecovery } from './log.ts';
@@ -104,31 +105,90 @@ export function commitToRecordText(commit: Commit, opts: { diff: boolean; date?:
 
 const UNSAFE_DIFF = Symbol('unsafe diff');
 
+// Member order, as the reference writes records: every object in its hash order (schema/ovs-order.ts).
+// A record gets its tables in the transaction's order, then _comment, _is_diff, _date; a table its rows in
+// the transaction's order; a row its columns in the order the reference's map of the table's columns
+// iterates them (_uuid and _version first in, then the schema text's columns as its own map gave them).
+
+const fileColumnOrders = new WeakMap<TableSchema, readonly ColumnSchema[]>();
+
+/** The persistent user columns in the order the reference adds them to a row object. */
+function fileColumnOrder(t: TableSchema): readonly ColumnSchema[] {
+  let r = fileColumnOrders.get(t);
+  if (r === undefined) {
+    const declared = shashOrder(t.columns.map((c) => c.name));
+    const iterated = shashOrder(['_uuid', '_version', ...declared]);
+    r = iterated.map((n) => t.columnsByName.get(n)!).filter((c) => c.index >= 0 && c.persistent);
+    fileColumnOrders.set(t, r);
+  }
+  return r;
+}
+
+const hashedColumnSets = new WeakMap<readonly ColumnSchema[], Map<string, readonly number[]>>();
+
+/**
+ * The written order of a row object holding the columns at positions `idx` (ascending) of `cols`; `key`
+ * names the set (the positions as char codes).
+ */
+function rowMemberOrder(cols: readonly ColumnSchema[], idx: number[], key: string): readonly number[] {
+  if (idx.length < 2) return idx;
+  let m = hashedColumnSets.get(cols);
+  if (m === undefined) hashedColumnSets.set(cols, (m = new Map()));
+  let r = m.get(key);
+  if (r === undefined) {
+    const order = hashMapOrder(idx.map((i) => nameHash(cols[i].name)));
+    r = Array.from(order, (k) => idx[k]);
+    if (m.size < 4096) m.set(key, r);
+  }
+  return r;
+}
+
+const recordOrders = new Map<string, Int32Array>();
+
+/** `texts` (members of one object, in insertion order) joined in the object's hash order. */
+function joinHashed(keys: readonly string[], texts: readonly string[], hash: (k: string) => number): string {
+  if (texts.length < 2) return texts.length === 0 ? '' : texts[0];
+  let order: Int32Array;
+  if (hash === nameHash) {
+    // Records' member lists (a few table names and _comment/_is_diff/_date) repeat: cached.
+    const key = keys.join('\0');
+    let o = recordOrders.get(key);
+    if (o === undefined) {
+      o = hashMapOrder(keys.map(hash));
+      if (recordOrders.size < 4096) recordOrders.set(key, o);
+    }
+    order = o;
+  } else {
+    order = hashMapOrder(keys.map(hash));
+  }
+  let s = texts[order[0]];
+  for (let k = 1; k < order.length; k++) s += ',' + texts[order[k]];
+  return s;
+}
+
 function buildRecordText(commit: Commit, diff: boolean, date?: number): string | null | typeof UNSAFE_DIFF {
-  // Pieces go to one array joined once (no cons-string tree per row for big commits).
-  const out: string[] = ['{"_date":', String(date ?? Date.now())];
-  if (commit.comment) out.push(',"_comment":', JSON.stringify(commit.comment));
-  const head = out.length;
+  const names: string[] = [];
+  const members: string[] = [];
+  const idx: number[] = [];
+  const vals: Datum[] = [];
   for (const [tname, changes] of commit.tables) {
-    const tableStart = out.length;
-    out.push(',"', tname, '":{');
-    let firstRow = true;
+    const uuids: string[] = [];
+    const rows: string[] = [];
     for (const ch of changes.values()) {
       if (ch.new === null) {
-        out.push(firstRow ? '"' : ',"', ch.uuid, '":null');
-        firstRow = false;
+        uuids.push(ch.uuid);
+        rows.push(`"${ch.uuid}":null`);
         continue;
       }
-      // Each row is joined on its own, then the row texts once: cheaper than one join of every piece.
-      const row: string[] = [firstRow ? '"' : ',"', ch.uuid, '":{'];
-      let firstCol = true;
-      const cols = ch.table.columns;
+      const cols = fileColumnOrder(ch.table);
       const defaults = defaultData(ch.table);
       const newData = ch.new.data;
       const oldData = ch.old === null ? null : ch.old.data;
+      idx.length = 0;
+      vals.length = 0;
+      let key = '';
       for (let i = 0; i < cols.length; i++) {
         const col = cols[i];
-        if (!col.persistent) continue;
         const nv = newData[col.index];
         let d = nv;
         if (oldData === null) {
@@ -142,41 +202,84 @@ function buildRecordText(commit: Commit, diff: boolean, date?: number): string |
             if (t.max > 1 && (d.keys.length > t.max || (t.min >= 1 && isDefault(t, ov)))) return UNSAFE_DIFF;
           }
         }
-        row.push(firstCol ? '"' : ',"', col.name, '":');
-        writeDatum(row, col.type, d);
-        firstCol = false;
+        idx.push(i);
+        key += String.fromCharCode(i);
+        vals[i] = d;
       }
-      if (oldData !== null && firstCol) continue; // a modify of transient columns only
+      if (oldData !== null && idx.length === 0) continue; // a modify of transient columns only
+      // Each row is joined on its own, then the row texts once: cheaper than one join of every piece.
+      const row: string[] = ['"', ch.uuid, '":{'];
+      const order = rowMemberOrder(cols, idx, key);
+      for (let k = 0; k < order.length; k++) {
+        const col = cols[order[k]];
+        row.push(k === 0 ? '"' : ',"', col.name, '":');
+        writeDatum(row, col.type, vals[order[k]]);
+      }
       row.push('}');
-      out.push(row.join(''));
-      firstRow = false;
+      uuids.push(ch.uuid);
+      rows.push(row.join(''));
     }
-    if (firstRow) out.length = tableStart;
-    else out.push('}');
+    if (rows.length === 0) continue;
+    names.push(tname);
+    members.push(`"${tname}":{${joinHashed(uuids, rows, ovsStringHash)}}`);
   }
-  if (out.length === head) return null;
-  out.push(diff ? ',"_is_diff":true}' : '}');
-  return out.join('');
+  if (names.length === 0) return null;
+  if (commit.comment) {
+    names.push('_comment');
+    members.push(`"_comment":${JSON.stringify(commit.comment)}`);
+  }
+  if (diff) {
+    names.push('_is_diff');
+    members.push('"_is_diff":true');
+  }
+  names.push('_date');
+  members.push(`"_date":${date ?? Date.now()}`);
+  return `{${joinHashed(names, members, nameHash)}}`;
 }
 
-/** All rows as one record of inserts (compaction, conversion, snapshots). */
+/**
+ * All rows as one record of inserts (compaction, conversion, snapshots), members in the reference's order:
+ * tables as its database's table map iterates them, rows as each table's row map does, then the record's
+ * and each object's own hash order.
+ */
 export function snapshotRecord(db: Database, comment: string, diff: boolean): JsonObject {
-  const rec: JsonObject = { _date: Date.now(), _comment: comment };
-  for (const [tname, table] of db.tables) {
+  const tableNames = shashOrder(shashOrder(shashOrder([...db.tables.keys()])));
+  const keys: string[] = [];
+  const values: JsonValue[] = [];
+  for (const tname of tableNames) {
+    const table = db.tables.get(tname)!;
     if (table.rows.size === 0) continue;
+    const cols = fileColumnOrder(table.schema);
+    const uuids = hashMapOrder([...table.rows.keys()].map((u) => parseInt(u.slice(0, 8), 16)));
+    const rowKeys = [...table.rows.keys()];
+    const inTableOrder = Array.from(uuids, (i) => rowKeys[i]);
     const tableJson: JsonObject = {};
-    for (const row of table.rows.values()) {
-      const rowJson: JsonObject = {};
-      for (const col of table.schema.columns) {
-        if (!col.persistent) continue;
-        const v = row.data[col.index];
-        if (!isDefault(col.type, v)) rowJson[col.name] = datumToJson(col.type, v);
+    for (const k of hashMapOrder(inTableOrder.map(ovsStringHash))) {
+      const row = table.rows.get(inTableOrder[k])!;
+      const idx: number[] = [];
+      let key = '';
+      for (let i = 0; i < cols.length; i++) {
+        if (isDefault(cols[i].type, row.data[cols[i].index])) continue;
+        idx.push(i);
+        key += String.fromCharCode(i);
       }
+      const rowJson: JsonObject = {};
+      for (const i of rowMemberOrder(cols, idx, key)) rowJson[cols[i].name] = datumToJson(cols[i].type, row.data[cols[i].index]);
       tableJson[row.uuid] = rowJson;
     }
-    rec[tname] = tableJson;
+    keys.push(tname);
+    values.push(tableJson);
   }
-  if (diff) rec._is_diff = true;
+  keys.push('_comment');
+  values.push(comment);
+  if (diff) {
+    keys.push('_is_diff');
+    values.push(true);
+  }
+  keys.push('_date');
+  values.push(Date.now());
+  const rec: JsonObject = {};
+  for (const k of hashMapOrder(keys.map(nameHash))) rec[keys[k]] = values[k];
   return rec;
 }
 
