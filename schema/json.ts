@@ -89,7 +89,7 @@ function unsafeNumberOutsideStrings(text: string): boolean {
  * bigint), even when written `3.0` or `1e2`; anything else is a double. Strings must not contain U+0000.
  */
 export function parseJson(text: string, hasLongNumbers = true): JsonValue {
-  if ((hasLongNumbers && mayNeedCarefulParse(text)) || text.includes('\\u0000')) {
+  if ((hasLongNumbers && mayNeedCarefulParse(text)) || (text.includes('\\u') && CAREFUL_ESCAPE_RE.test(text))) {
     return new CarefulParser(text).parseText();
   }
   try {
@@ -99,6 +99,9 @@ export function parseJson(text: string, hasLongNumbers = true): JsonValue {
     return new CarefulParser(text).parseText();
   }
 }
+
+/** Escapes JSON.parse accepts and the reference refuses: \u0000, and a high surrogate (it must start a pair). */
+const CAREFUL_ESCAPE_RE = /\\u(?:0000|[dD][89abAB])/;
 
 // Exact recursive-descent parser. Used for texts with long digit runs, exponents or "\u0000", and to
 // describe errors. Strings with escapes are decoded by JSON.parse on the literal, which is exact.
@@ -241,9 +244,16 @@ class CarefulParser {
     const start = this.i;
     let i = start + 1;
     let escaped = false;
+    let badPair = false;
     for (;;) {
       const c = s.charCodeAt(i);
-      if (c === 34) break;
+      if (c === 34) {
+        if (badPair) {
+          this.i = i;
+          this.fail('malformed escaped surrogate pair');
+        }
+        break;
+      }
       if (c === 92) {
         escaped = true;
         const e = s.charCodeAt(i + 1);
@@ -256,6 +266,17 @@ class CarefulParser {
           if (hex === '0000') {
             this.i = i + 6;
             this.fail('null bytes not supported in quoted strings');
+          }
+          const unit = parseInt(hex, 16);
+          if (unit >= 0xd800 && unit <= 0xdbff) {
+            // A high surrogate must be followed by an escaped low one; a lone low one passes, as there.
+            // The reference decodes a string once it has read it whole, so it reports this at the quote.
+            if (/^\\u[dD][c-fC-F][0-9a-fA-F]{2}$/.test(s.slice(i + 6, i + 12))) i += 12;
+            else {
+              badPair = true;
+              i += 6;
+            }
+            continue;
           }
           i += 6;
         } else if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) {
@@ -346,10 +367,9 @@ class CarefulParser {
     if (asInt !== undefined) return asInt;
     const d = Number(literal);
     if (!Number.isFinite(d)) this.fail('number outside valid range');
-    // C's strtod reports underflow for results below DBL_MIN (including subnormals).
-    if (Math.abs(d) < 2.2250738585072014e-308 && /[1-9]/.test(intDigits + fracDigits)) {
-      this.fail('number outside valid range');
-    }
+    // The reference refuses what strtod reports as a range error with a nonzero result: a subnormal
+    // (below DBL_MIN). A value too small even for that comes back as 0 and is accepted as 0 (1e-400).
+    if (d !== 0 && Math.abs(d) < 2.2250738585072014e-308) this.fail('number outside valid range');
     return d === 0 ? 0 : d;
   }
 }

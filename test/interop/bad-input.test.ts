@@ -77,6 +77,11 @@ describe('framing and JSON-RPC validation (the session closes, with no reply)', 
     ['an escaped NUL', '{"method":"echo","params":["a\\u0000b"],"id":1}'],
     ['a leading zero', '{"method":"echo","params":[01],"id":1}'],
     ['nesting 1000 deep', `{"method":"echo","params":${'['.repeat(1000)}${']'.repeat(1000)},"id":1}`],
+    ['a lone escaped high surrogate', '{"method":"echo","params":["\\ud800"],"id":1}'],
+    ['a high surrogate escape not followed by a low one', '{"method":"echo","params":["\\ud83dx"],"id":1}'],
+    ['escaped surrogates in the wrong order', '{"method":"echo","params":["\\udc00\\ud800"],"id":1}'],
+    ['a subnormal real', '{"method":"echo","params":[5e-324],"id":1}'],
+    ['a real beyond the double range', '{"method":"echo","params":[1e400],"id":1}'],
   ];
   for (const [name, bytes] of cases) {
     it(name, async () => {
@@ -102,6 +107,8 @@ describe('requests the server answers (the session lives on)', () => {
     ['two messages in one write, whitespace between', ' {"method":"echo","params":[1],"id":1}\n\t {"method":"echo","params":[2],"id":2} '],
     ['nesting 998 deep', `{"method":"echo","params":${'['.repeat(998)}${']'.repeat(998)},"id":1}`],
     ['integers beyond int64 and reals', '{"method":"echo","params":[9223372036854775807,-9223372036854775808,1e300,0.1,2.0,-0],"id":1}'],
+    ['a real too small even for a subnormal is 0', '{"method":"echo","params":[1e-400,-1e-330],"id":1}'],
+    ['an escaped surrogate pair', '{"method":"echo","params":["\\ud83d\\ude00"],"id":1}'],
   ];
   for (const [name, bytes] of cases) {
     it(name, async () => {

@@ -48,6 +48,30 @@ describe('parseJson numbers', () => {
     expect(err('[1234567890123456,' + '['.repeat(999) + ']'.repeat(1000))).toBe('accepted');
     expect(err('["\\\\u0000"]')).toBe('accepted'); // an escaped backslash, not a NUL
   });
+  it('underflow as the reference: a value below even the subnormals is 0, a subnormal is refused', () => {
+    expect(parseJson('[1e-400,-1e-400,1e-330,-2.5e-400]')).toEqual([0, 0, 0, 0]);
+    expect(Object.is((parseJson('[-1e-400]') as number[])[0], 0)).toBe(true);
+    for (const t of ['[5e-324]', '[2.5e-324]', '[1e-321]', '[0.1e-320]', '[1e-308]']) {
+      expect(() => parseJson(t), t).toThrow(/number outside valid range$/);
+    }
+    expect(parseJson('[2.2250738585072014e-308]')).toEqual([2.2250738585072014e-308]);
+  });
+  it('surrogate escapes as the reference: a high one must start a pair; a lone low one passes', () => {
+    const msg = (t: string) => {
+      try {
+        parseJson(t, false);
+        return 'accepted';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    // Reported at the string's closing quote, as the reference (which decodes a string once it is whole).
+    expect(msg('["\\ud800"]')).toBe('line 0, column 8, byte 8: malformed escaped surrogate pair');
+    expect(msg('["\\udc00\\ud800"]')).toBe('line 0, column 14, byte 14: malformed escaped surrogate pair');
+    expect(msg('["\\uD83Dx"]')).toBe('line 0, column 9, byte 9: malformed escaped surrogate pair');
+    expect(msg('["\\ud83d\\u0041"]')).toBe('line 0, column 14, byte 14: malformed escaped surrogate pair');
+    expect(parseJson('["\\ud83d\\ude00","a\\udc00b"]', false)).toEqual(['\u{1f600}', 'a\udc00b']);
+  });
   it('last duplicate member wins; __proto__ is an ordinary member', () => {
     expect(parseJson('{"a":1,"a":2}')).toEqual({ a: 2 });
     const o = parseJson('{"__proto__":[12345678901234567]}') as Record<string, JsonValue>;
