@@ -34,8 +34,8 @@ function finish(h: number, length: number): number {
   return h >>> 0;
 }
 
-function hashBytes(b: Uint8Array): number {
-  let h = 0;
+function hashBytes(b: Uint8Array, basis: number): number {
+  let h = basis | 0;
   const n = b.length;
   let i = 0;
   for (; i + 4 <= n; i += 4) h = mix(h, b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24));
@@ -49,24 +49,24 @@ function hashBytes(b: Uint8Array): number {
 
 const encoder = new TextEncoder();
 
-/** OVS's hash of a string (basis 0), as its string-keyed maps use it. */
-export function ovsStringHash(s: string): number {
+/** OVS's hash of a string (hash_string; basis 0 as its string-keyed maps use it). */
+export function ovsStringHash(s: string, basis = 0): number {
   const n = s.length;
-  let h = 0;
+  let h = basis | 0;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const a = s.charCodeAt(i);
     const b = s.charCodeAt(i + 1);
     const c = s.charCodeAt(i + 2);
     const d = s.charCodeAt(i + 3);
-    if ((a | b | c | d) > 0x7f) return hashBytes(encoder.encode(s));
+    if ((a | b | c | d) > 0x7f) return hashBytes(encoder.encode(s), basis);
     h = mix(h, a | (b << 8) | (c << 16) | (d << 24));
   }
   if (i < n) {
     let w = 0;
     for (let k = 0; i + k < n; k++) {
       const c = s.charCodeAt(i + k);
-      if (c > 0x7f) return hashBytes(encoder.encode(s));
+      if (c > 0x7f) return hashBytes(encoder.encode(s), basis);
       w |= c << (8 * k);
     }
     h = mix(h, w);
@@ -121,6 +121,11 @@ export function hashMapOrder(hashes: ArrayLike<number>): Int32Array {
   let k = 0;
   for (let j = 0; j <= mask; j++) for (let x = heads[j]; x !== -1; x = next[x]) out[k++] = x;
   return out;
+}
+
+/** OVS's hash_int(x, basis). */
+export function ovsIntHash(x: number, basis: number): number {
+  return finish(mix(mix(x | 0, 0), basis | 0), 8);
 }
 
 const nameHashes = new Map<string, number>();

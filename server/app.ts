@@ -10,8 +10,10 @@ import { openRemote, RemoteError, type Remote, type SocketFiles } from './remote
 import { DbRefError, expandRemotes, parseDbRef, type RemoteConfig } from './db-remotes.ts';
 import type { TlsSettings } from './tls.ts';
 import { UnixctlError, type UnixctlServer } from './unixctl.ts';
+import { coverageRead, coverageRun, coverageShow } from './coverage.ts';
 import type { RpcLog } from './jsonrpc.ts';
 import type { JsonValue } from '../schema/json.ts';
+import type { Datum } from '../schema/datum.ts';
 
 export interface AppLogger {
   log: RpcLog;
@@ -59,6 +61,7 @@ export class ServerApp {
   private readonly loggedErrors = new Set<string>();
   private reconcileQueued = false;
   private statusTimer: NodeJS.Timeout | null = null;
+  private coverageTimer: NodeJS.Timeout | null = null;
   /** The first status write (at startup) happened. */
   private statusWritten = false;
   private exitHandlers: (() => void)[] = [];
@@ -264,6 +267,7 @@ export class ServerApp {
 
   close(): void {
     if (this.statusTimer) clearInterval(this.statusTimer);
+    if (this.coverageTimer) clearInterval(this.coverageTimer);
     for (const e of this.live.values()) e.remote.close();
     this.live.clear();
     this.remotes.clear();
@@ -271,21 +275,48 @@ export class ServerApp {
     for (const served of this.server.databases.values()) served.storage?.close();
   }
 
+  /**
+   * `memory/show`: the reference's counters, by name, those it adds only when nonzero left out: atoms
+   * (each key and map value of every column, _uuid and _version included), backlog (bytes waiting to be
+   * sent), cells (rows × columns, the two implicit ones included), monitors (distinct monitor shapes, as
+   * its shared monitors), n-weak-refs (weak references between distinct rows), sessions, triggers,
+   * txn-history and txn-history-atoms (the kept history).
+   */
   memoryShow(): string {
+    let atoms = 0;
     let cells = 0;
-    let monitors = 0;
+    let shapes = 0;
+    let weakRefs = 0;
     let triggers = 0;
+    let history = 0;
+    let historyAtoms = 0;
     for (const served of this.server.databases.values()) {
-      for (const t of served.db.tables.values()) cells += t.rows.size * (t.schema.columns.length + 2);
+      for (const t of served.db.tables.values()) {
+        const cols = t.schema.columns;
+        cells += t.rows.size * (cols.length + 2);
+        atoms += t.rows.size * 2;
+        for (const row of t.rows.values()) atoms += rowAtoms(cols, row.data);
+        for (const [dst, referrers] of t.weakReferrers) {
+          for (const [src, e] of referrers) if (src !== dst) weakRefs += e.n;
+        }
+      }
+      shapes += served.monitors.shapes;
       triggers += served.triggers.size;
+      history += served.history.size;
+      historyAtoms += served.history.atoms();
     }
-    for (const s of this.server.sessions) monitors += s.monitors.count();
+    let backlog = 0;
+    for (const sess of this.server.sessions) backlog += sess.conn.socket.writableLength ?? 0;
     const counters: [string, number, boolean][] = [
+      ['atoms', atoms, false],
+      ['backlog', backlog, false],
       ['cells', cells, false],
-      ['monitors', monitors, true],
-      ['n-weak-refs', 0, true],
+      ['monitors', shapes, true],
+      ['n-weak-refs', weakRefs, true],
       ['sessions', this.server.sessions.size, false],
       ['triggers', triggers, false],
+      ['txn-history', history, false],
+      ['txn-history-atoms', historyAtoms, false],
     ];
     return counters
       .filter(([, v, always]) => always || v !== 0)
@@ -303,8 +334,16 @@ export class ServerApp {
       return '';
     });
     ctl.register('memory/show', '', 0, 0, () => this.memoryShow());
-    ctl.register('coverage/show', '', 0, 0, () => 'Event coverage, avg rate over last: 5 seconds, last minute, last hour,  hash=00000000:\n');
-    ctl.register('coverage/read-counter', 'COUNTER', 1, 1, () => '0');
+    ctl.register('coverage/show', '', 0, 0, () => coverageShow());
+    ctl.register('coverage/read-counter', 'COUNTER', 1, 1, ([name]) => {
+      const n = coverageRead(name);
+      if (n === null) throw new UnixctlError('No such counter');
+      return `${n}\n`;
+    });
+    // The counters' averages are folded in every 5 s, as the reference's main loop does.
+    coverageRun();
+    this.coverageTimer = setInterval(() => coverageRun(), 1000);
+    this.coverageTimer.unref();
     ctl.register('ovsdb-server/list-dbs', '', 0, 0, () =>
       [...s.databases.keys()].sort().map((n) => `${n}\n`).join(''),
     );
@@ -436,4 +475,16 @@ export function fileOpener(opts: {
       },
     };
   };
+}
+
+
+/** Atoms of a row's user columns, as the reference counts them: each key, and each value of a map. */
+export function rowAtoms(cols: readonly { readonly index: number }[], data: readonly Datum[]): number {
+  let n = 0;
+  for (let i = 0; i < cols.length; i++) {
+    const d = data[cols[i].index];
+    n += d.keys.length;
+    if (d.values) n += d.values.length;
+  }
+  return n;
 }

@@ -57,6 +57,23 @@ export class CommitHistory {
     return this.entries.length - this.head;
   }
 
+  /** Atoms of the kept commits' old and new rows (memory/show's txn-history-atoms). */
+  atoms(): number {
+    let n = 0;
+    for (let i = this.head; i < this.entries.length; i++) {
+      for (const rows of this.entries[i].tables.values()) {
+        for (const ch of rows.values()) {
+          for (const row of [ch.old, ch.new]) {
+            if (row === null) continue;
+            n += 2;
+            for (const d of row.data) n += d.keys.length + (d.values ? d.values.length : 0);
+          }
+        }
+      }
+    }
+    return n;
+  }
+
   /** Records a commit just applied, under its txn id. */
   record(txnId: string, commit: Commit): void {
     if (this.disabled) return;

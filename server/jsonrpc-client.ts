@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { JsonValue } from '../schema/json.ts';
 import { parseConnectionMethod, shortUnixPath, type ConnectionMethod } from './jsonrpc-address.ts';
+import { coverageInc } from './coverage.ts';
 import { JsonRpcConnection, type JsonRpcConnectionOptions, type JsonRpcMessage, type JsonRpcRequest } from './jsonrpc.ts';
 
 /** The peer answered with an error reply; `error` is its error member. */
@@ -36,6 +37,7 @@ export function connectSocket(target: string): Promise<net.Socket> {
   if (m.type !== 'unix' && m.type !== 'tcp') {
     return Promise.reject(new Error(`${target}: not an active connection method`));
   }
+  coverageInc('stream_open');
   const method = m;
   return new Promise((resolve, reject) => {
     let s: net.Socket;

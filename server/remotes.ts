@@ -8,6 +8,7 @@ import { JsonRpcConnection, nextUnixSessionName, parseConnectionMethod, setUnixS
 import { Session } from './session.ts';
 import type { OvsdbServer } from './server.ts';
 import type { RpcLog } from './jsonrpc.ts';
+import { coverageInc } from './coverage.ts';
 
 /** Socket files to remove if the process dies of a signal (the server wires this to its fatal-signal cleanup). */
 export interface SocketFiles {
@@ -118,6 +119,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
     let listenPath = path;
     const listen = () => {
       if (closed) return;
+      coverageInc('pstream_open');
       if (m.type === 'punix') {
         // A stale (or even live) socket file is replaced, as the reference does.
         try {
@@ -184,6 +186,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
     let current: Session | null = null;
     const connect = () => {
       if (closed) return;
+      coverageInc('stream_open');
       let sock: net.Socket;
       if (m.type === 'unix') {
         const p = shortUnixPath(path);

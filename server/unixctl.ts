@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { stringifyHashed, type JsonValue } from '../schema/json.ts';
 import { setUnixSocketMode, shortUnixPath } from './jsonrpc-address.ts';
+import { coverageInc } from './coverage.ts';
 import { JsonRpcConnection, nextUnixSessionName, noLog, type JsonRpcMessage, type RpcLog } from './jsonrpc.ts';
 
 /** Thrown (or rejected) by a handler to send an error reply with this text. */
@@ -93,6 +94,7 @@ export class UnixctlServer {
     }
     const server = net.createServer((socket) => this.accept(socket));
     this.server = server;
+    coverageInc('pstream_open');
     return new Promise((resolve, reject) => {
       const short = shortUnixPath(path);
       server.once('error', (err) => {
@@ -143,6 +145,7 @@ export class UnixctlServer {
           return;
         }
         busy = true;
+        coverageInc('unixctl_received');
         const debug = this.log.debugOn?.('unixctl') ?? false;
         if (debug) this.log('unixctl', 'DBG', `received request ${m.method}${stringifyHashed(m.params)}, id=${stringifyHashed(m.id)}`);
         void this.execute(m.method, m.params).then((r) => {
@@ -150,6 +153,7 @@ export class UnixctlServer {
           if (conn.closed) return;
           // The log shows the handler's text; the reply ends it with a newline.
           if (debug) this.log('unixctl', 'DBG', `replying with ${r.ok ? 'success' : 'error'}, id=${stringifyHashed(m.id)}: "${r.text}"`);
+          coverageInc('unixctl_replied');
           if (r.ok) conn.reply(m.id, withNewline(r.text));
           else conn.replyError(m.id, withNewline(r.text));
           pump();

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { tryLockFile, unlockFile, strerror } from '../cli/fcntl.ts';
+import { coverageInc } from '../server/coverage.ts';
 import { addFileToUnlink, removeFileToUnlink } from '../cli/fatal-signal.ts';
 import { getLogger } from '../cli/vlog.ts';
 
@@ -75,6 +76,16 @@ export class Lockfile {
    * `lockfile|WARN|...` line when another process (or this one) holds it.
    */
   static lock(file: string): Lockfile {
+    coverageInc('lockfile_lock');
+    try {
+      return Lockfile.tryLock(file);
+    } catch (e) {
+      coverageInc('lockfile_error');
+      throw e;
+    }
+  }
+
+  private static tryLock(file: string): Lockfile {
     const lockPath = lockfileName(file);
     let fd: number;
     try {
@@ -119,6 +130,7 @@ export class Lockfile {
       this.fd = null;
       held.delete(this.key);
       removeFileToUnlink(path.resolve(this.lockPath));
+      coverageInc('lockfile_unlock');
     }
   }
 }
