@@ -22,20 +22,29 @@ function asOvsdb(e: unknown): never {
 }
 
 /** Reads a schema file (JSON text) as ovsdb-tool does. */
+/** A schema file, read and parsed with the reference's error texts (ovsdb_schema_from_file). */
 export function readSchemaFile(path: string): DatabaseSchema {
+  const unreadable = (why: string) => new OvsdbError('failed to read schema', `"${path}" could not be read as JSON (${why})`);
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (e) {
-    throw new OvsdbError('I/O error', `${path}: open failed`, { ioError: errnoText(e) });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw unreadable('error reading JSON stream: Is a directory');
+    throw unreadable(`error opening "${path}": ${errnoText(e)}`);
   }
   let json: JsonValue;
   try {
     json = parseJson(text, true);
   } catch (e) {
-    throw new OvsdbError('syntax error', `${path}: ${(e as Error).message}`);
+    throw unreadable((e as Error).message);
   }
-  return parseSchema(json);
+  try {
+    return parseSchema(json);
+  } catch (e) {
+    if (!(e instanceof OvsdbError)) throw e;
+    throw e.wrap(`failed to parse "${path}" as ovsdb schema`);
+  }
 }
 
 function errnoText(e: unknown): string {

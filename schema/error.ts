@@ -31,6 +31,15 @@ export class OvsdbError extends Error {
     return o;
   }
 
+  /** The same error with `context: ` before its details, as the reference's ovsdb_wrap_error(). */
+  wrap(context: string): OvsdbError {
+    const details = this.details ? `${context}: ${this.details}` : context;
+    const opts: { syntax?: JsonValue; ioError?: string } = {};
+    if (this.hasSyntax) opts.syntax = this.syntax;
+    if (this.ioError !== undefined) opts.ioError = this.ioError;
+    return new OvsdbError(this.tag, details, opts);
+  }
+
   /** Log/unixctl rendering: `[syntax "<syntax>": ]<tag>[: <details>][ (<io-error>)]`. */
   render(): string {
     let s = '';

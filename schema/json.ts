@@ -108,6 +108,8 @@ const CAREFUL_ESCAPE_RE = /\\u(?:0000|[dD][89abAB])/;
 class CarefulParser {
   private i = 0;
   private depth = 0;
+  /** Where the last number or keyword ended (see unexpected()). */
+  private bareEnd = -1;
   constructor(private readonly s: string) {}
 
   parseText(): JsonValue {
@@ -115,15 +117,15 @@ class CarefulParser {
     if (this.i >= this.s.length) this.fail('empty input stream');
     const v = this.value();
     this.ws();
-    if (this.i < this.s.length) this.fail('trailing garbage at end of input');
+    if (this.i < this.s.length) this.unexpected('trailing garbage at end of input');
     return v;
   }
 
   private fail(what: string): never {
     let line = 0;
     let col = 0;
-    for (let k = 0; k < this.i && k < this.s.length; k++) {
-      if (this.s.charCodeAt(k) === 10) {
+    for (let k = 0; k < this.i; k++) {
+      if (k < this.s.length && this.s.charCodeAt(k) === 10) {
         line++;
         col = 0;
       } else col++;
@@ -159,8 +161,7 @@ class CarefulParser {
         return this.keyword('null', null);
       default:
         if (c === 45 || (c >= 48 && c <= 57)) return this.number();
-        if (Number.isNaN(c)) this.fail('unexpected end of input');
-        return this.fail('syntax error expecting value');
+        return this.unexpected('syntax error expecting value');
     }
   }
 
@@ -180,10 +181,10 @@ class CarefulParser {
     }
     for (;;) {
       this.ws();
-      if (this.s.charCodeAt(this.i) !== 34) this.fail('syntax error parsing object expecting string');
+      if (this.s.charCodeAt(this.i) !== 34) this.unexpected('syntax error parsing object expecting string');
       const k = this.string();
       this.ws();
-      if (this.s.charCodeAt(this.i) !== 58) this.fail('syntax error parsing object expecting \':\'');
+      if (this.s.charCodeAt(this.i) !== 58) this.unexpected('syntax error parsing object expecting \':\'');
       this.i++;
       this.ws();
       const v = this.value();
@@ -195,7 +196,7 @@ class CarefulParser {
       if (c === 44) continue;
       if (c === 125) break;
       this.i--;
-      this.fail('syntax error expecting \'}\' or \',\'');
+      this.unexpected('syntax error expecting \'}\' or \',\'');
     }
     this.depth--;
     return o;
@@ -219,7 +220,7 @@ class CarefulParser {
       if (c === 44) continue;
       if (c === 93) break;
       this.i--;
-      this.fail('syntax error expecting \']\' or \',\'');
+      this.unexpected('syntax error expecting \']\' or \',\'');
     }
     this.depth--;
     return a;
@@ -231,75 +232,122 @@ class CarefulParser {
       // A keyword must be followed by a delimiter.
       if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95)) {
         this.i += word.length;
+        this.bareEnd = this.i;
         return v;
       }
     }
     let j = this.i;
     while (/[A-Za-z0-9_]/.test(this.s.charAt(j))) j++;
-    return this.fail(`invalid keyword '${this.s.slice(this.i, j)}'`);
+    const bad = this.s.slice(this.i, j);
+    if (bad === 'true' || bad === 'false' || bad === 'null') return v; // (unexpected(): a valid keyword is no lexer error)
+    // Reported where the keyword ends, as the reference's lexer completes it.
+    this.i = j;
+    return this.fail(`invalid keyword '${bad}'`);
   }
 
   private string(): string {
     const s = this.s;
     const start = this.i;
+    // As the reference's lexer: the string is read up to the unescaped quote (a backslash takes the next
+    // character along; a raw control character is refused where it stands), then its escapes are decoded,
+    // and an error there is reported at the closing quote.
     let i = start + 1;
     let escaped = false;
-    let badPair = false;
     for (;;) {
       const c = s.charCodeAt(i);
-      if (c === 34) {
-        if (badPair) {
-          this.i = i;
-          this.fail('malformed escaped surrogate pair');
-        }
-        break;
+      if (c === 34) break;
+      if (Number.isNaN(c)) {
+        this.i = i;
+        this.fail('unexpected end of input in quoted string');
       }
       if (c === 92) {
         escaped = true;
-        const e = s.charCodeAt(i + 1);
-        if (e === 117) {
-          const hex = s.slice(i + 2, i + 6);
-          if (!/^[0-9a-fA-F]{4}$/.test(hex)) {
-            this.i = i;
-            this.fail('malformed \\u escape');
-          }
-          if (hex === '0000') {
-            this.i = i + 6;
-            this.fail('null bytes not supported in quoted strings');
-          }
-          const unit = parseInt(hex, 16);
-          if (unit >= 0xd800 && unit <= 0xdbff) {
-            // A high surrogate must be followed by an escaped low one; a lone low one passes, as there.
-            // The reference decodes a string once it has read it whole, so it reports this at the quote.
-            if (/^\\u[dD][c-fC-F][0-9a-fA-F]{2}$/.test(s.slice(i + 6, i + 12))) i += 12;
-            else {
-              badPair = true;
-              i += 6;
-            }
-            continue;
-          }
-          i += 6;
-        } else if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) {
-          i += 2;
-        } else {
+        if (Number.isNaN(s.charCodeAt(i + 1))) {
           this.i = i + 1;
-          if (Number.isNaN(e)) this.fail('unexpected end of input in quoted string');
-          this.fail(`bad escape \\${s.charAt(i + 1)}`);
+          this.fail('unexpected end of input in quoted string');
         }
+        i += 2;
         continue;
       }
       if (c < 32) {
         this.i = i;
         this.fail(`U+${c.toString(16).toUpperCase().padStart(4, '0')} must be escaped in quoted string`);
       }
-      if (Number.isNaN(c)) {
-        this.i = i;
-        this.fail('unexpected end of input in quoted string');
-      }
       i++;
     }
-    this.i = i + 1;
-    return escaped ? (JSON.parse(s.slice(start, i + 1)) as string) : s.slice(start + 1, i);
+    const quote = i;
+    this.i = quote;
+    if (escaped) this.checkEscapes(start + 1, quote);
+    this.i = quote + 1;
+    return escaped ? (JSON.parse(s.slice(start, quote + 1)) as string) : s.slice(start + 1, quote);
+  }
+
+  /** The escapes of s[from, to) as the reference decodes them; an error is reported at this.i (the quote). */
+  private checkEscapes(from: number, to: number): void {
+    const s = this.s;
+    for (let i = from; i < to; i++) {
+      if (s.charCodeAt(i) !== 92) continue;
+      const e = s.charCodeAt(i + 1);
+      if (e === 117) {
+        const hex = s.slice(i + 2, Math.min(i + 6, to));
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail(i + 6 > to ? 'quoted string ends within \\u escape' : 'malformed \\u escape');
+        if (hex === '0000') this.fail('null bytes not supported in quoted strings');
+        const unit = parseInt(hex, 16);
+        if (unit >= 0xd800 && unit <= 0xdbff) {
+          // A high surrogate must be followed by an escaped low one; a lone low one passes, as there.
+          if (!/^\\u[dD][c-fC-F][0-9a-fA-F]{2}$/.test(s.slice(i + 6, Math.min(i + 12, to)))) this.fail('malformed escaped surrogate pair');
+          i += 11;
+        } else i += 5;
+      } else if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) {
+        i++;
+      } else {
+        this.fail(`bad escape \\${s.charAt(i + 1)}`);
+      }
+    }
+  }
+
+  /**
+   * Where the reference's lexer completes the token at `i` (and reports a syntax error about it): a
+   * structural character where it stands, a string at its closing quote, a number or keyword at the
+   * character after it.
+   */
+  private tokenEnd(i: number): number {
+    const s = this.s;
+    const c = s.charCodeAt(i);
+    if (c === 34) {
+      for (let k = i + 1; k < s.length; k++) {
+        const d = s.charCodeAt(k);
+        if (d === 92) k++;
+        else if (d === 34) return k;
+      }
+      return s.length;
+    }
+    if (c === 45 || (c >= 48 && c <= 57)) {
+      let k = i + 1;
+      while (k < s.length && /[0-9.eE+-]/.test(s.charAt(k))) k++;
+      return k;
+    }
+    if (/[A-Za-z]/.test(s.charAt(i))) {
+      let k = i + 1;
+      while (k < s.length && /[A-Za-z0-9_]/.test(s.charAt(k))) k++;
+      return k;
+    }
+    return i;
+  }
+
+  /**
+   * A syntax error about the token at this.i, where the reference reports it; at the end of the input,
+   * "unexpected end of input" (one past the end after a number or keyword the end completed).
+   */
+  private unexpected(what: string): never {
+    const s = this.s;
+    if (this.i >= s.length) {
+      this.i = this.bareEnd === s.length ? s.length + 1 : s.length;
+      this.fail('unexpected end of input');
+    }
+    if (/[A-Za-z]/.test(s.charAt(this.i))) this.keyword('', null);
+    this.i = this.tokenEnd(this.i);
+    return this.fail(what);
   }
 
   private number(): number | bigint {
@@ -359,6 +407,7 @@ class CarefulParser {
       this.fail('syntax error in number');
     }
     this.i = i;
+    this.bareEnd = i;
     const literal = s.slice(start, i);
 
     if (!hasExp && fracDigits.length === 0 && intDigits.length < 16) return Number(literal) || 0;

@@ -256,6 +256,31 @@ describe('files the real ovsdb-tool writes, read by us', () => {
     expect(fs.statSync(file).size).toBe(size);
   });
 
+  it('schema file errors: the reference texts (failed to read / failed to parse "FILE" as ovsdb schema)', async () => {
+    const bad: [string, string][] = [
+      ['type.ovsschema', '{"name":"x","tables":{"T":{"columns":{"a":{"type":"foo"}}}}}'],
+      ['noname.ovsschema', '{"tables":{}}'],
+      ['version.ovsschema', '{"name":"x","version":"1.x","tables":{"T":{"columns":{}}}}'],
+      ['index.ovsschema', '{"name":"x","tables":{"T":{"columns":{"a":{"type":"integer"}},"indexes":[["b"]]}}}'],
+      ['notjson.ovsschema', 'not json'],
+      ['trailing.ovsschema', '{"name":"x","tables":{}} ]'],
+      ['unterminated.ovsschema', '{"name":"x","tables":{"T":{"columns":{"a":1'],
+      ['empty.ovsschema', ''],
+    ];
+    for (const [name, text] of bad) fs.writeFileSync(path.join(dir, name), text);
+    fs.mkdirSync(path.join(dir, 'adir'));
+    const files = [...bad.map(([n]) => n), 'missing.ovsschema', 'adir'];
+    for (const f of files) {
+      for (const c of [['schema-name', f], ['schema-cksum', f], ['create', path.join(dir, `${f}.db`), f]]) {
+        const r = real(...c);
+        fs.rmSync(path.join(dir, `${f}.db`), { force: true });
+        const o = await ours(...c);
+        fs.rmSync(path.join(dir, `${f}.db`), { force: true });
+        expect({ cmd: c, err: o.err, status: o.status }).toEqual({ cmd: c, err: r.err, status: r.status });
+      }
+    }
+  });
+
   it('the .NAME.~lock~ lock keeps the real ovsdb-tool out while we hold the file', () => {
     const file = path.join(dir, 'l.db');
     FileStorage.create(file, SCHEMA);
