@@ -16,6 +16,9 @@ import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_TEXT,
 import { getLogger, vlogCommands } from './vlog.ts';
 import { LockfileError } from '../storage/lockfile.ts';
 import { setupReplication } from '../replication/setup.ts';
+import { runReplay, startRecording, startReplay } from '../server/replay.ts';
+import { ovsRundir } from '../server/jsonrpc-address.ts';
+import path from 'node:path';
 
 const PROGRAM = 'ovsdb-server';
 
@@ -46,6 +49,10 @@ export async function main(argv: string[]): Promise<void> {
   }
   const opts: ServerOptions = parsed.options;
   if (applyLoggingOptions(opts) !== null) process.exit(1);
+  // --record/--replay DIR, resolved before --detach leaves the working directory.
+  const replayDir = (dir: string | null) => (dir === null ? null : path.resolve(dir === '' ? ovsRundir() : dir));
+  const recordDir = replayDir(opts.record);
+  const replayFrom = replayDir(opts.replay);
 
   const ctx = await daemonize({
     detach: opts.detach,
@@ -55,6 +62,13 @@ export async function main(argv: string[]): Promise<void> {
     overwritePidfile: opts.overwritePidfile,
   });
   const saved = ctx.savedState as SavedConfig | null;
+  if (replayFrom !== null) {
+    try {
+      startReplay(replayFrom);
+    } catch (e) {
+      fatal(`${replayFrom}: cannot replay (${(e as Error).message})`);
+    }
+  } else if (recordDir !== null) startRecording(recordDir);
 
   let replication: ReturnType<typeof setupReplication> | null = null;
   const app: ServerApp = new ServerApp({
@@ -163,4 +177,5 @@ export async function main(argv: string[]): Promise<void> {
   notifyStartupComplete();
   if (opts.run === null) getLogger('ovsdb_server').info(VERSION_TEXT);
   replication.start();
+  if (replayFrom !== null) void runReplay();
 }

@@ -8,8 +8,7 @@
 // every commit keeps the active's transaction id, so history continues across a failover. Against the
 // reference server the requests are exactly the reference backup's v1 `monitor`s.
 import net from 'node:net';
-import { randomUUID } from 'node:crypto';
-import { isUuid, ZERO_UUID } from '../schema/atom.ts';
+import { isUuid, newUuid, ZERO_UUID } from '../schema/atom.ts';
 import { OvsdbError } from '../schema/error.ts';
 import { stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { parseSchema, type DatabaseSchema } from '../schema/schema.ts';
@@ -398,7 +397,7 @@ export class Replicator {
       if (txnId !== null && txnId !== served.history.latest) served.history.record(txnId, commit);
       return;
     }
-    this.opts.server.commit(served, commit, txnId ?? randomUUID());
+    this.opts.server.commit(served, commit, txnId ?? newUuid());
     this.stats.transactionsApplied++;
   }
 

@@ -2,6 +2,7 @@
 //   integer → number when |v| ≤ 2^53−1, else bigint (always this canonical choice, so === is value equality);
 //   real → number (rounded to 15 significant digits, which is all ovsdb-server ever prints);
 //   boolean → boolean; string → string; uuid → lowercase 36-character string.
+import { randomUUID } from 'node:crypto';
 import { constraintViolation, syntaxError } from './error.ts';
 import { formatReal, type JsonValue } from './json.ts';
 import type { AtomicType, BaseType } from './types.ts';
@@ -13,6 +14,18 @@ export const INT64_MIN = -(2n ** 63n);
 export const INT64_MAX = 2n ** 63n - 1n;
 
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+let uuidSource: ((generate: () => string) => string) | null = null;
+
+/** A fresh random uuid for the server to assign (rows, _Server, txn ids); recorded or replayed with --record/--replay. */
+export function newUuid(): string {
+  return uuidSource === null ? randomUUID() : uuidSource(randomUUID);
+}
+
+/** Routes newUuid() through `source`, which may call `generate` (server/replay.ts). */
+export function setUuidSource(source: ((generate: () => string) => string) | null): void {
+  uuidSource = source;
+}
 
 /** 8-4-4-4-12 hex digits (either case). A char-code scan: a regex costs several times more per uuid. */
 export function isUuid(s: string): boolean {

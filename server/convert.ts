@@ -1,6 +1,7 @@
 // Online schema conversion (`convert`, reference §3.16): every row of every table in both schemas is copied
 // with its UUID; shared columns are converted by JSON round trip under the new constraints; then the usual
 // commit checks (garbage collection, references, indexes) run on the new database.
+import { newUuid } from '../schema/atom.ts';
 import { datumFromJson, datumToJson } from '../schema/datum.ts';
 import { OvsdbError } from '../schema/error.ts';
 import type { JsonObject, JsonValue } from '../schema/json.ts';
@@ -8,7 +9,6 @@ import type { DatabaseSchema } from '../schema/schema.ts';
 import { Database } from '../storage/database.ts';
 import { execute } from '../storage/execution.ts';
 import type { OvsdbServer, ServedDatabase } from './server.ts';
-import { randomUUID } from 'node:crypto';
 
 /** Builds the converted database; throws OvsdbError when the data does not fit the new schema. */
 export function convertedDatabase(old: Database, schema: DatabaseSchema): Database {
@@ -39,6 +39,6 @@ export function convertedDatabase(old: Database, schema: DatabaseSchema): Databa
 
 export function convertDatabase(server: OvsdbServer, served: ServedDatabase, schema: DatabaseSchema): void {
   const db = convertedDatabase(served.db, schema);
-  served.storage?.writeSnapshot?.(db, 'converted by ovsdb-server', randomUUID());
+  served.storage?.writeSnapshot?.(db, 'converted by ovsdb-server', newUuid());
   server.replaceDatabase(served.name, db, `committed ${served.name} database schema conversion`);
 }

@@ -53,6 +53,11 @@ export function scheduleOutput(out: DeferredOutput): void {
   else timer = setTimeout(runRound, wait);
 }
 
+/** True when no round is due: nothing queued, no reply held, no round scheduled (replay waits for it). */
+export function outputIdle(): boolean {
+  return queue.length === 0 && held.length === 0 && timer === null && immediate === null;
+}
+
 /** True while some output waits for a round (a commit has updates still to write). */
 export function outputPending(): boolean {
   return queue.length > 0;

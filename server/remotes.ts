@@ -9,6 +9,7 @@ import { Session } from './session.ts';
 import type { OvsdbServer } from './server.ts';
 import type { RpcLog } from './jsonrpc.ts';
 import { coverageInc } from './coverage.ts';
+import { recordAccept, recordListen, recordRetry, registerListener, replayMode, takeListen } from './replay.ts';
 
 /** Socket files to remove if the process dies of a signal (the server wires this to its fatal-signal cleanup). */
 export interface SocketFiles {
@@ -93,10 +94,12 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
     }
   };
   if (m.type === 'punix' || m.type === 'ptcp' || m.type === 'pssl') {
+    const accept = (socket: net.Socket, name: string) => attach(server, socket, name, opts, m.type === 'punix' ? 0 : 5000, log, sessions, true);
     const onSocket = (socket: net.Socket) => {
       const kind = m.type === 'pssl' ? 'ssl' : 'tcp';
       const name = m.type === 'punix' ? nextUnixSessionName() : `${kind}:${socket.remoteAddress}:${socket.remotePort}`;
-      attach(server, socket, name, opts, m.type === 'punix' ? 0 : 5000, log, sessions, true);
+      recordAccept(target, name, socket);
+      accept(socket, name);
     };
     let srv: net.Server;
     if (m.type === 'pssl') {
@@ -117,9 +120,17 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
     let closed = false;
     let release = () => {};
     let listenPath = path;
+    let replayedPort: number | null = null;
+    const replaying = replayMode() === 'replay';
     const listen = () => {
       if (closed) return;
       coverageInc('pstream_open');
+      if (replaying) {
+        // No socket: the recorded outcome, delivered as the socket's would be.
+        const r = takeListen(target);
+        process.nextTick(() => (r.ok ? onListening(r.port ?? port) : onListenError(r.error ?? '')));
+        return;
+      }
       if (m.type === 'punix') {
         // A stale (or even live) socket file is replaced, as the reference does.
         try {
@@ -135,32 +146,43 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
         srv.listen(port, host);
       }
     };
-    srv.on('listening', () => {
-      if (m.type === 'punix') {
+    const onListening = (boundPort: number) => {
+      if (m.type === 'punix' && !replaying) {
         setUnixSocketMode(listenPath);
         opts.socketFiles?.add(path);
       }
       release();
-      if (m.type === 'ptcp' || m.type === 'pssl') {
-        const addr = srv.address() as net.AddressInfo;
-        if (port === 0) log('socket_util', 'INFO', `0:${host}: listening on port ${addr.port}`);
-      }
-    });
-    srv.on('error', (err: NodeJS.ErrnoException) => {
+      recordListen(target, { ok: true, port: boundPort });
+      if (replaying) replayedPort = boundPort;
+      if ((m.type === 'ptcp' || m.type === 'pssl') && port === 0) log('socket_util', 'INFO', `0:${host}: listening on port ${boundPort}`);
+    };
+    const onListenError = (what: string) => {
       release();
-      const what = err.code === 'EADDRINUSE' ? 'Address already in use' : err.message;
+      recordListen(target, { ok: false, error: what });
       if (m.type !== 'punix') log('socket_util', 'ERR', `${port}:${host}: bind: ${what}`);
       log('ovsdb_jsonrpc_server', 'ERR', `${target}: listen failed: ${what}`);
-      // Not fatal: retry, as the reference does.
-      setTimeout(listen, 1000).unref();
+      // Not fatal: retry, as the reference does (a replay retries where the recording did).
+      if (!replaying) {
+        setTimeout(() => {
+          if (closed) return;
+          recordRetry(target);
+          listen();
+        }, 1000).unref();
+      }
+    };
+    srv.on('listening', () => {
+      const addr = srv.address();
+      onListening(addr !== null && typeof addr === 'object' ? addr.port : port);
     });
+    srv.on('error', (err: NodeJS.ErrnoException) => onListenError(err.code === 'EADDRINUSE' ? 'Address already in use' : err.message));
+    if (replaying) registerListener(target, { retry: listen, accept });
     listen();
     return {
       target,
       sessions,
       close() {
         closed = true;
-        srv.close();
+        if (!replaying) srv.close();
         for (const s of sessions) s.conn.close();
         if (m.type === 'punix') {
           try {
@@ -172,6 +194,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
         }
       },
       boundPort() {
+        if (replaying) return replayedPort;
         const a = srv.address();
         return a && typeof a === 'object' ? a.port : null;
       },

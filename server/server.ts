@@ -1,6 +1,6 @@
 // The OVSDB server core: the databases it serves, the commit path (storage → apply → history → monitors →
 // waiting triggers), the role (active/backup), locks, and the JSON-RPC sessions of its clients.
-import { randomUUID } from 'node:crypto';
+import { newUuid } from '../schema/atom.ts';
 import type { Commit } from '../storage/database.ts';
 import { Database } from '../storage/database.ts';
 import { OvsdbError } from '../schema/error.ts';
@@ -48,7 +48,7 @@ export interface ServerEvents {
 }
 
 export class OvsdbServer {
-  readonly serverId = randomUUID();
+  readonly serverId = newUuid();
   readonly databases = new Map<string, ServedDatabase>();
   readonly sessions = new Set<Session>();
   readonly locks = new LockManager();
@@ -140,7 +140,7 @@ export class OvsdbServer {
    * The one commit path: storage first (an I/O error fails the transaction, nothing is applied), then the
    * in-memory apply, history, monitor fan-out, and the waiting triggers of this database.
    */
-  commit(served: ServedDatabase, commit: Commit, txnId: string = randomUUID()): void {
+  commit(served: ServedDatabase, commit: Commit, txnId: string = newUuid()): void {
     served.storage?.write(commit, txnId);
     served.db.apply(commit);
     served.history.record(txnId, commit);
@@ -170,7 +170,7 @@ export class OvsdbServer {
       };
       const uuid = this.serverRows.get(served.name);
       if (uuid === undefined) {
-        const fresh = randomUUID();
+        const fresh = newUuid();
         this.serverRows.set(served.name, fresh);
         ops.push({ op: 'insert', table: 'Database', uuid: fresh, row });
       } else if (schemaChanged) {

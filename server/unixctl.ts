@@ -6,6 +6,7 @@ import net from 'node:net';
 import { stringifyHashed, type JsonValue } from '../schema/json.ts';
 import { setUnixSocketMode, shortUnixPath } from './jsonrpc-address.ts';
 import { coverageInc } from './coverage.ts';
+import { recordAccept, recordListen, registerListener, replayMode, takeListen } from './replay.ts';
 import { JsonRpcConnection, nextUnixSessionName, noLog, type JsonRpcMessage, type RpcLog } from './jsonrpc.ts';
 
 /** Thrown (or rejected) by a handler to send an error reply with this text. */
@@ -87,25 +88,41 @@ export class UnixctlServer {
    * the socket error (its message is the strerror-like text).
    */
   listen(path: string): Promise<void> {
+    coverageInc('pstream_open');
+    // One control socket per process (its default name has the pid in it): keyed by kind alone.
+    const key = 'unixctl';
+    if (replayMode() === 'replay') {
+      // No socket: the recorded connections arrive through the replay.
+      const r = takeListen(key);
+      registerListener(key, { retry: () => {}, accept: (socket, name) => this.accept(socket, name) });
+      this.socketPath = null;
+      // Settled as the socket's 'listening' / 'error' would be: on the next tick.
+      return new Promise((resolve, reject) => process.nextTick(() => (r.ok ? resolve() : reject(new Error(r.error)))));
+    }
     try {
       fs.unlinkSync(path);
     } catch {
       // absent is fine
     }
-    const server = net.createServer((socket) => this.accept(socket));
+    const server = net.createServer((socket) => {
+      const name = nextUnixSessionName();
+      recordAccept(key, name, socket);
+      this.accept(socket, name);
+    });
     this.server = server;
-    coverageInc('pstream_open');
     return new Promise((resolve, reject) => {
       const short = shortUnixPath(path);
       server.once('error', (err) => {
         short.release();
         this.server = null;
+        recordListen(key, { ok: false, error: err.message });
         reject(err);
       });
       server.listen(short.path, () => {
         setUnixSocketMode(short.path);
         short.release();
         this.socketPath = path;
+        recordListen(key, { ok: true });
         resolve();
       });
     });
@@ -130,8 +147,8 @@ export class UnixctlServer {
     return new Promise((resolve) => server.close(() => resolve()));
   }
 
-  private accept(socket: net.Socket): void {
-    const conn = new JsonRpcConnection(socket, { name: nextUnixSessionName(), log: this.log, transportEcho: false });
+  private accept(socket: net.Socket, name: string): void {
+    const conn = new JsonRpcConnection(socket, { name, log: this.log, transportEcho: false });
     this.connections.add(conn);
     // One request at a time: later ones wait until the current reply is sent.
     const queue: JsonRpcMessage[] = [];

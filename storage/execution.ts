@@ -1,8 +1,7 @@
 // Executes the operations of a `transact` (RFC 7047 §5.2) against a Database: parse each operation with the
 // reference's errors, run it on a Transaction, stop at the first failure, then run the commit checks.
 // Nothing is applied here: the caller writes the commit to storage first, then applies it.
-import { randomUUID } from 'node:crypto';
-import { checkAtom, isUuid, type NamedUuids } from '../schema/atom.ts';
+import { checkAtom, isUuid, newUuid, type NamedUuids } from '../schema/atom.ts';
 import { compareDatums, datumFromJson, type Datum, type DatumParseOptions } from '../schema/datum.ts';
 import { constraintViolation, OvsdbError, syntaxError } from '../schema/error.ts';
 import { isJsonObject, type JsonObject, type JsonValue } from '../schema/json.ts';
@@ -50,7 +49,7 @@ class Symbols implements NamedUuids {
   readonly map = new Map<string, { uuid: string; defined: boolean }>();
   resolve(name: string): string {
     let e = this.map.get(name);
-    if (e === undefined) this.map.set(name, (e = { uuid: randomUUID(), defined: false }));
+    if (e === undefined) this.map.set(name, (e = { uuid: newUuid(), defined: false }));
     return e.uuid;
   }
 }
@@ -221,11 +220,11 @@ class Executor {
         uuid = e.uuid; // named by an earlier forward reference
         e.defined = true;
       } else {
-        uuid = randomUUID();
+        uuid = newUuid();
         this.symbols.map.set(uuidName, { uuid, defined: true });
       }
     }
-    uuid ??= randomUUID();
+    uuid ??= newUuid();
     // The row: the given values (constraint-checked as parsed) over the column defaults.
     const defaults = defaultData(table);
     const data = defaults.slice();

@@ -1,7 +1,6 @@
 // Rows: an immutable uuid + _version + one datum per user column (schema order). A changed row is a new Row
 // that shares the untouched datums with the old one, so "did column i change" starts with an identity test.
-import { randomBytes } from 'node:crypto';
-import { ZERO_UUID } from '../schema/atom.ts';
+import { newUuid, ZERO_UUID } from '../schema/atom.ts';
 import { setOf, datumEquals, datumToJson, defaultDatum, type Datum } from '../schema/datum.ts';
 import type { JsonObject } from '../schema/json.ts';
 import { UUID_COLUMN, VERSION_COLUMN, type ColumnSchema, type TableSchema } from '../schema/schema.ts';
@@ -14,11 +13,9 @@ export interface Row {
 }
 
 // _version is "a UUID that changes whenever the row changes". A per-process random prefix and a counter
-// give exactly that, without a 36-character string and a random UUID per committed row.
-const VERSION_PREFIX = (() => {
-  const h = randomBytes(10).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-`;
-})();
+// give exactly that, without a 36-character string and a random UUID per committed row. The prefix is
+// drawn (from newUuid, so a replay gets the recorded one) when the first _version is shown.
+let versionPrefix: string | null = null;
 let lastVersion = 0;
 
 /** A fresh _version for a row being committed. */
@@ -28,7 +25,9 @@ export function nextVersion(): number {
 
 /** The _version as the UUID clients see. */
 export function versionUuid(v: number): string {
-  return v === 0 ? ZERO_UUID : VERSION_PREFIX + v.toString(16).padStart(12, '0');
+  if (v === 0) return ZERO_UUID;
+  versionPrefix ??= newUuid().slice(0, 24);
+  return versionPrefix + v.toString(16).padStart(12, '0');
 }
 
 const defaultRows = new WeakMap<TableSchema, readonly Datum[]>();
