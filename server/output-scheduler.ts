@@ -41,6 +41,13 @@ let lastPeers = 0;
 /** Gap after a round per peer it wrote to, µs (OVSDB_TS_UPDATE_PACING_US overrides; 0 = by duration only). */
 const PER_PEER_MS = Number(process.env['OVSDB_TS_UPDATE_PACING_US'] ?? 25) / 1000;
 
+/**
+ * OVSDB_TS_UPDATE_ORDER=relaxed: replies are not held for the round, which then stays paced, so a writer may
+ * see its reply before other monitors got the update (it follows within one round). Faster fan-out to many
+ * monitors from one sequential writer; the default keeps the reference's order.
+ */
+export const HOLD_REPLIES = process.env['OVSDB_TS_UPDATE_ORDER'] !== 'relaxed';
+
 /** Below this the wait is not worth a timer (Node timers have 1 ms resolution). */
 const MIN_WAIT_MS = 0.5;
 

@@ -8,7 +8,7 @@ import { execute } from '../storage/execution.ts';
 import type { JsonRpcConnection, JsonRpcMessage, JsonRpcRequest } from './jsonrpc.ts';
 import type { LockHolder } from './locks.ts';
 import { SessionMonitors } from './session-monitors.ts';
-import { holdUntilRound, outputPending } from './output-scheduler.ts';
+import { HOLD_REPLIES, holdUntilRound, outputPending } from './output-scheduler.ts';
 import type { OvsdbServer, ServedDatabase, Trigger } from './server.ts';
 import { convertDatabase } from './convert.ts';
 import { convertForbidden, rbacEnabled, type RbacIdentity } from '../storage/rbac.ts';
@@ -259,7 +259,7 @@ export class Session implements LockHolder {
       try {
         this.server.commit(served, out.commit);
         // The reply leaves after every monitor's update of this commit (output-scheduler.ts).
-        if (outputPending()) holdUntilRound(this.conn);
+        if (HOLD_REPLIES && outputPending()) holdUntilRound(this.conn);
       } catch (e) {
         if (!(e instanceof OvsdbError)) throw e;
         result.push(e.toJson());
