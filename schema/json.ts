@@ -238,9 +238,8 @@ class CarefulParser {
     }
     let j = this.i;
     while (/[A-Za-z0-9_]/.test(this.s.charAt(j))) j++;
-    const bad = this.s.slice(this.i, j);
-    if (bad === 'true' || bad === 'false' || bad === 'null') return v; // (unexpected(): a valid keyword is no lexer error)
     // Reported where the keyword ends, as the reference's lexer completes it.
+    const bad = this.s.slice(this.i, j);
     this.i = j;
     return this.fail(`invalid keyword '${bad}'`);
   }
@@ -345,8 +344,11 @@ class CarefulParser {
       this.i = this.bareEnd === s.length ? s.length + 1 : s.length;
       this.fail('unexpected end of input');
     }
-    if (/[A-Za-z]/.test(s.charAt(this.i))) this.keyword('', null);
-    this.i = this.tokenEnd(this.i);
+    // The lexer's own error comes first: an unexpected word that is no keyword is an invalid keyword.
+    const end = this.tokenEnd(this.i);
+    const word = /[A-Za-z]/.test(s.charAt(this.i)) ? s.slice(this.i, end) : null;
+    this.i = end;
+    if (word !== null && word !== 'true' && word !== 'false' && word !== 'null') this.fail(`invalid keyword '${word}'`);
     return this.fail(what);
   }
 
