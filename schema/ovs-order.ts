@@ -49,8 +49,13 @@ function hashBytes(b: Uint8Array, basis: number): number {
 
 const encoder = new TextEncoder();
 
-/** OVS's hash of a string (hash_string; basis 0 as its string-keyed maps use it). */
-export function ovsStringHash(s: string, basis = 0): number {
+/** OVS's hash of a string with basis 0, as its string-keyed maps use it (one parameter: safe as a map callback). */
+export function ovsStringHash(s: string): number {
+  return ovsStringHashBasis(s, 0);
+}
+
+/** OVS's hash_string(s, basis). */
+export function ovsStringHashBasis(s: string, basis: number): number {
   const n = s.length;
   let h = basis | 0;
   let i = 0;
@@ -148,5 +153,10 @@ export function shashOrder<T extends string>(keys: readonly T[], hash: (k: T) =>
 
 /** A row uuid's hash in the reference's row maps: the uuid's first 32 bits. */
 export function uuidHash(uuid: string): number {
-  return parseInt(uuid.slice(0, 8), 16);
+  let h = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = uuid.charCodeAt(i);
+    h = (h << 4) | (c <= 57 ? c - 48 : (c | 32) - 87);
+  }
+  return h >>> 0;
 }

@@ -3,7 +3,7 @@
 // (pstream_open), connections made (stream_open), unixctl requests and replies, lock files taken, failed
 // and released. The reference also counts its own internals (hash maps, allocations, poll loop), which
 // have no counterpart here.
-import { ovsIntHash, ovsStringHash } from '../schema/ovs-order.ts';
+import { ovsIntHash, ovsStringHashBasis } from '../schema/ovs-order.ts';
 
 /** In the reference's report order (its registration order). */
 export const COVERAGE_NAMES = [
@@ -73,7 +73,7 @@ function coverageHash(): number {
     groups++;
     hash = ovsIntHash(i, hash);
     let j = i;
-    for (; j < list.length && list[j].total === list[i].total; j++) hash = ovsStringHash(list[j].name, hash);
+    for (; j < list.length && list[j].total === list[i].total; j++) hash = ovsStringHashBasis(list[j].name, hash);
     i = j;
   }
   return ovsIntHash(groups, hash);
