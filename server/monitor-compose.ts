@@ -40,7 +40,7 @@ export type TableDeltas = ReadonlyMap<string, ReadonlyMap<string, RowDelta>>;
 /** Column lists reordered to the reference's hash order of a row object holding exactly them. */
 const hashedLists = new WeakMap<readonly ColumnSchema[], readonly ColumnSchema[]>();
 /** Same, per subset (by positions in the monitored list): rows without defaults, changed columns. */
-const hashedSubsets = new WeakMap<readonly ColumnSchema[], Map<string, readonly number[]>>();
+const hashedSubsets = new WeakMap<readonly ColumnSchema[], Map<number | string, readonly number[]>>();
 const SUBSET_CACHE_LIMIT = 4096;
 
 function hashedList(cols: readonly ColumnSchema[]): readonly ColumnSchema[] {
@@ -58,7 +58,12 @@ function hashedSubset(cols: readonly ColumnSchema[], idx: number[]): readonly nu
   if (idx.length < 2) return idx;
   let m = hashedSubsets.get(cols);
   if (m === undefined) hashedSubsets.set(cols, (m = new Map()));
-  const key = String.fromCharCode(...idx);
+  // The subset as a bit mask while it fits, else as a string of positions.
+  let key: number | string;
+  if (cols.length <= 30) {
+    key = 0;
+    for (let k = 0; k < idx.length; k++) key |= 1 << idx[k];
+  } else key = String.fromCharCode(...idx);
   let r = m.get(key);
   if (r === undefined) {
     const order = hashMapOrder(idx.map((i) => nameHash(cols[i].name)));
@@ -115,11 +120,22 @@ function writeNonDefaultValues(out: string[], row: Row, columns: readonly Column
     return;
   }
   const idx: number[] = [];
+  const vals: Datum[] = [];
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i];
-    if (c.index < 0 || !isDefault(c.type, columnValue(row, c))) idx.push(i);
+    const d = columnValue(row, c);
+    if (c.index >= 0 && isDefault(c.type, d)) continue;
+    idx.push(i);
+    vals[i] = d;
   }
-  writeSubset(out, columns, idx, false, (c) => columnValue(row, c));
+  const order = hashedSubset(columns, idx);
+  out.push('{');
+  for (let k = 0; k < order.length; k++) {
+    const c = columns[order[k]];
+    out.push(k > 0 ? ',"' : '"', c.name, '":');
+    writeDatum(out, c.type, vals[order[k]]);
+  }
+  out.push('}');
 }
 
 function changedColumns(old: Row, next: Row, cols: readonly ColumnSchema[]): number[] {
@@ -237,7 +253,7 @@ function rowMapOrder(uuids: readonly string[]): string[] {
  */
 function writeTableRows(out: string[], sorted: boolean, uuids: readonly string[], write: (uuid: string) => boolean): number {
   if (sorted || uuids.length < 2) {
-    const list = sorted && uuids.length > 1 ? [...uuids].sort(byString) : uuids;
+    const list = sorted && uuids.length > 1 ? [...uuids].sort() : uuids;
     let n = 0;
     for (const uuid of list) {
       const mark = out.length;
@@ -324,6 +340,66 @@ function tableRowOrder(rows: ReadonlyMap<string, Row>): string[] {
 }
 
 /**
+ * The rows an initial reply reports, in the order it writes them: by uuid with sorted keys; else as the
+ * reference's table row map, iterated into the initial change set's row map, iterated into the reply's
+ * table object, whose own hash order writes them. Index arithmetic on typed arrays: this runs over every
+ * row of the table.
+ */
+function initialRowOrder(all: readonly Row[], sorted: boolean, reported: ReadonlyMap<Row, unknown>): Row[] {
+  if (sorted) {
+    const list: Row[] = [];
+    for (let i = 0; i < all.length; i++) if (reported.has(all[i])) list.push(all[i]);
+    return sortByUuid(list);
+  }
+  const n = all.length;
+  const h = new Int32Array(n);
+  for (let i = 0; i < n; i++) h[i] = uuidHash(all[i].uuid);
+  const level1 = hashMapOrder(h);
+  const h2 = new Int32Array(n);
+  for (let k = 0; k < n; k++) h2[k] = h[level1[k]];
+  const level2 = hashMapOrder(h2);
+  const candidates: Row[] = [];
+  for (let k = 0; k < n; k++) {
+    const row = all[level1[level2[k]]];
+    if (reported.has(row)) candidates.push(row);
+  }
+  const m = candidates.length;
+  if (m < 2) return candidates;
+  const h3 = new Int32Array(m);
+  for (let k = 0; k < m; k++) h3[k] = ovsStringHash(candidates[k].uuid);
+  const level3 = hashMapOrder(h3);
+  const out = new Array<Row>(m);
+  for (let k = 0; k < m; k++) out[k] = candidates[level3[k]];
+  return out;
+}
+
+/**
+ * Rows in uuid order (the reference's sorted keys: byte order, which for uuids is string order). A numeric
+ * sort on the first 32 bits, with the row's position packed below them, then string order among the rare
+ * rows that share those bits: several times faster than comparing 100k strings.
+ */
+function sortByUuid(list: Row[]): Row[] {
+  const n = list.length;
+  if (n < 2) return list;
+  if (n > 0x100000) return list.sort((a, b) => (a.uuid < b.uuid ? -1 : 1));
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = (uuidHash(list[i].uuid) >>> 0) * 0x100000 + i;
+  keys.sort();
+  const out = new Array<Row>(n);
+  for (let k = 0; k < n; k++) out[k] = list[keys[k] % 0x100000];
+  for (let k = 1; k < n; k++) {
+    if (Math.floor(keys[k] / 0x100000) !== Math.floor(keys[k - 1] / 0x100000)) continue;
+    // A run sharing the first 32 bits: order it by the whole uuid.
+    let e = k + 1;
+    while (e < n && Math.floor(keys[e] / 0x100000) === Math.floor(keys[k - 1] / 0x100000)) e++;
+    const run = out.slice(k - 1, e).sort((a, b) => (a.uuid < b.uuid ? -1 : 1));
+    for (let j = 0; j < run.length; j++) out[k - 1 + j] = run[j];
+    k = e - 1;
+  }
+  return out;
+}
+
+/**
  * The monitor reply's initial contents as text: rows of tables whose select has `initial` (v2: matching rows
  * only).
  */
@@ -335,28 +411,29 @@ export function composeInitialText(db: Database, spec: MonitorSpec): string {
   const v1 = spec.version === 1;
   for (const [name, mt] of spec.tables) {
     if ((mt.select & SELECT_INITIAL) === 0) continue;
-    const cols = mt.initialColumns;
     const where = mt.where;
-    const rows = db.table(name).rows;
+    const all = [...db.table(name).rows.values()];
+    // v1 rows hold every column: one member order for the whole table.
+    const cols = v1 && !sorted ? hashedList(mt.initialColumns) : mt.initialColumns;
+    // Each row's text is built in memory order (the order the rows were created in, which their data
+    // follows), then the texts are joined in the written order: walking the rows themselves in hash or
+    // uuid order costs a cache miss per datum.
+    const text = new Map<Row, string>();
+    const piece: string[] = [];
+    for (const row of all) {
+      piece.length = 0;
+      if (v1) writeRowValues(piece, row, cols, true);
+      else if (where.length === 0 || matchesAny(where, row)) writeNonDefaultValues(piece, row, cols, sorted);
+      else continue;
+      text.set(row, piece.join(''));
+    }
+    if (text.size === 0) continue;
+    const list = initialRowOrder(all, sorted, text);
     const tableStart = out.length;
     out.push('"', name, '":{');
-    // The table's row map, iterated, fills the initial change set's row map.
-    const n = writeTableRows(out, sorted, sorted ? [...rows.keys()] : rowMapOrder(tableRowOrder(rows)), (uuid) => {
-      const row = rows.get(uuid)!;
-      if (v1) {
-        out.push('{"new":');
-        writeRowValues(out, row, cols, sorted);
-      } else {
-        if (where.length !== 0 && !matchesAny(where, row)) return false;
-        out.push('{"initial":');
-        writeNonDefaultValues(out, row, cols, sorted);
-      }
-      out.push('}');
-      return true;
-    });
-    if (n === 0) {
-      out.length = tableStart;
-      continue;
+    for (let k = 0; k < list.length; k++) {
+      const row = list[k];
+      out.push(k === 0 ? '"' : ',"', row.uuid, v1 ? '":{"new":' : '":{"initial":', text.get(row)!, '}');
     }
     out.push('}');
     names.push(name);
