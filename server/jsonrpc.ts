@@ -457,10 +457,20 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
       return this.armProbe();
     }
     if (now - this.probeSentAt < this.probeInterval) return this.armProbe();
-    const secs = Number((this.probeInterval / 1000).toPrecision(3));
-    this.log('reconnect', 'ERR', `${this.name}: no response to inactivity probe after ${secs} seconds, disconnecting`);
+    // The time since the probe went out, as the reference reports it (%.3g).
+    this.log('reconnect', 'ERR', `${this.name}: no response to inactivity probe after ${g3((now - this.probeSentAt) / 1000)} seconds, disconnecting`);
     this.abort('inactivity probe timeout');
   };
+}
+
+/** C's %.3g for a positive number. */
+function g3(x: number): string {
+  const t = x.toPrecision(3);
+  const [m, e] = t.split('e');
+  const mant = m.includes('.') ? m.replace(/\.?0+$/, '') : m;
+  if (e === undefined) return mant;
+  const n = Number(e);
+  return `${mant}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
 }
 
 function describeSocket(s: net.Socket): string {
