@@ -187,8 +187,18 @@ function recordError(path: string, details: string): OvsdbError {
 const RECORD_VALUE: DatumParseOptions = { checkConstraints: false };
 const RECORD_DIFF: DatumParseOptions = { checkConstraints: false, ignoreSize: true };
 
+export interface ApplyRecordOptions {
+  /**
+   * Apply diffs as the 3.1.0 reader does: a column whose current value is the type's default gets the diff
+   * as its new value instead of the diff applied to it (raft.md §7.2 item 3). Every member of a cluster,
+   * C or ours, applies committed entries this way, so a clustered database must too or it diverges.
+   */
+  readonly reader31?: boolean;
+}
+
 /** Replays one transaction record into the database (all commit checks apply). */
-export function applyRecord(db: Database, rec: JsonObject, path = 'record'): void {
+export function applyRecord(db: Database, rec: JsonObject, path = 'record', opts: ApplyRecordOptions = {}): void {
+  const reader31 = opts.reader31 === true;
   const isDiff = rec._is_diff === true;
   const txn = new Transaction(db);
   // for-in visits own keys in Object.entries order (parsed objects have no inherited enumerable keys)
@@ -221,7 +231,8 @@ export function applyRecord(db: Database, rec: JsonObject, path = 'record'): voi
           // The fixed reader: apply the diff to whatever the row holds (the 3.1 reader replaced it when the
           // current value was the default, losing data for min-1 sets).
           const diff = datumFromJson(col.type, cjson, RECORD_DIFF);
-          const next = datumApplyDiff(col.type, data[col.index], diff);
+          const cur = data[col.index];
+          const next = reader31 && isDefault(col.type, cur) ? diff : datumApplyDiff(col.type, cur, diff);
           if (!sizeOk(col.type, next)) throw new OvsdbError('syntax error', 'Datum crated by diff has size error');
           data[col.index] = next;
         } else {
