@@ -464,10 +464,14 @@ interface Waiter {
   reject(e: OvsdbError): void;
 }
 
+/** The error as an OvsdbError whose message is its rendering (strerror included). */
 function toOvsdbError(e: unknown): OvsdbError {
-  if (e instanceof LogError) return new OvsdbError(e.tag, e.details, e.ioError ? { ioError: e.ioError } : {});
-  if (e instanceof OvsdbError) return e;
-  return new OvsdbError('I/O error', e instanceof Error ? e.message : String(e));
+  let err: OvsdbError;
+  if (e instanceof LogError) err = new OvsdbError(e.tag, e.details, e.ioError ? { ioError: e.ioError } : {});
+  else if (e instanceof OvsdbError) err = e;
+  else err = new OvsdbError('I/O error', e instanceof Error ? e.message : String(e));
+  err.message = err.render();
+  return err;
 }
 
 export class ClusterLog {
@@ -488,6 +492,9 @@ export class ClusterLog {
   private closed = false;
   private closing: Promise<void> | null = null;
   private onClosed: (() => void) | null = null;
+  private kickScheduled = false;
+  /** The file is closed. */
+  private finished = false;
 
   private constructor(
     readonly path: string,
@@ -699,8 +706,18 @@ export class ClusterLog {
     }
   }
 
+  /** Starts an fdatasync for the waiters, at the end of the current job (so records appended with it join). */
   private kick(): void {
-    if (this.syncing !== null || this.replacements > 0 || this.failure !== null) return;
+    if (this.kickScheduled) return;
+    this.kickScheduled = true;
+    queueMicrotask(() => {
+      this.kickScheduled = false;
+      this.startSync();
+    });
+  }
+
+  private startSync(): void {
+    if (this.finished || this.syncing !== null || this.replacements > 0 || this.failure !== null) return;
     if (!this.waiters.some((w) => w.seq > this.synced) || this.written <= this.synced) return;
     const target = this.written;
     this.syncing = this.log.syncAsync().then(
@@ -741,8 +758,8 @@ export class ClusterLog {
   }
 
   /**
-   * Closes the file once the fdatasync and replacements in flight have finished; records still not durable
-   * then have their promises rejected. Releases the lock.
+   * Closes the file once the fdatasync and replacements in flight have finished, after a last fdatasync for
+   * records someone is waiting for (their promises resolve; appends after close() throw). Releases the lock.
    */
   close(): Promise<void> {
     if (this.closing) return this.closing;
@@ -750,6 +767,8 @@ export class ClusterLog {
     this.closing = new Promise((resolve) => {
       this.onClosed = resolve;
     });
+    // Records someone waits for get their fdatasync before the file closes.
+    this.startSync();
     if (this.syncing === null && this.replacements === 0) this.finishClose();
     return this.closing;
   }
@@ -758,6 +777,7 @@ export class ClusterLog {
     const done = this.onClosed;
     if (done === null) return;
     this.onClosed = null;
+    this.finished = true;
     const err = this.failure ?? closedError(this.path);
     for (const w of this.waiters.splice(0)) w.reject(err);
     this.log.close();
