@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterLog, createClusterHeader, headerText, recordText } from '../../raft/log.ts';
-import type { LogRecord, MemberHeader } from '../../raft/types.ts';
+import type { LogEntry, LogRecord, MemberHeader } from '../../raft/types.ts';
 import { MAGIC_CLUSTERED } from '../../storage/log-header.ts';
 import { encodeRecordAs, type LogFs } from '../../storage/log.ts';
 
@@ -92,11 +92,11 @@ function settled<T>(p: Promise<T>): Settled {
   return s;
 }
 
-const entry = (term: number, index: number, extra: Partial<LogRecord & { type: 'entry' }>['entry'] = {}): LogRecord => ({
+const entry = (term: number, index: number, extra: Omit<LogEntry, 'term'> = {}): LogRecord => ({
   type: 'entry',
   term,
   index,
-  entry: { term, ...extra },
+  entry: { ...extra, term },
 });
 
 describe('ClusterLog', () => {
