@@ -338,6 +338,8 @@ interface CheckedServer {
   readonly filename: string;
   readonly header: ClusterHeader & { kind: 'member' };
   readonly records: JsonValue[];
+  /** What stopped reading the file early (fatal once the replay gets there). */
+  readonly readError: OvsdbError | null;
   logStart: number;
   logEnd: number;
   entries: LogEntry[];
@@ -363,8 +365,11 @@ function entryJsonSorted(e: LogEntry): string {
   return stringifySorted(o);
 }
 
-/** Reads every record of a clustered file for check-cluster (any problem is fatal). */
-function readAllClustered(path: string): JsonValue[] {
+/**
+ * Reads the records of a clustered file for check-cluster: those before any damage, and the read error that
+ * ends them (fatal when the replay reaches it, as ovsdb-tool reads records as it replays them).
+ */
+function readAllClustered(path: string): { records: JsonValue[]; error: OvsdbError | null } {
   let log: RecordLog;
   try {
     log = RecordLog.open(path, { magic: MAGIC_CLUSTERED, policy: 'reference' });
@@ -372,9 +377,9 @@ function readAllClustered(path: string): JsonValue[] {
     asOvsdb(e);
   }
   try {
-    const out = log.readAll().map((r) => r.json as JsonValue);
-    if (log.recovery) throw log.recovery.error;
-    return out;
+    const records = log.readAll().map((r) => r.json as JsonValue);
+    const e = log.recovery?.error;
+    return { records, error: e ? new OvsdbError(e.tag, e.details, e.ioError ? { ioError: e.ioError } : {}) : null };
   } catch (e) {
     return asOvsdb(e);
   } finally {
@@ -387,7 +392,8 @@ export function checkCluster(files: readonly string[], io: ClusterToolIo): numbe
   const servers: CheckedServer[] = [];
   const alog = addressLogOf(io);
   for (const filename of files) {
-    const records = readAllClustered(filename);
+    const { records, error } = readAllClustered(filename);
+    if (records.length === 0) throw error ?? new OvsdbError('ovsdb error', `${filename}: clustered database file has no header record`);
     const header = parseHeader(records[0]!, alog);
     if (header.kind === 'joining') {
       io.stdout(`${filename} has not joined the cluster, omitting\n`);
@@ -403,7 +409,7 @@ export function checkCluster(files: readonly string[], io: ClusterToolIo): numbe
       }
       if (s0.header.name !== header.name) throw new ToolFatal(`${s0.filename} is named "${s0.header.name}" but ${filename} is named "${header.name}"`);
     }
-    servers.push({ filename, header, records, logStart: 0, logEnd: 0, entries: [] });
+    servers.push({ filename, header, records, readError: error, logStart: 0, logEnd: 0, entries: [] });
   }
 
   const nameOf = (sid: Uuid) => servers.find((s) => s.header.sid === sid)?.filename ?? shortId(sid);
@@ -508,6 +514,7 @@ export function checkCluster(files: readonly string[], io: ClusterToolIo): numbe
           break;
       }
     }
+    if (s.readError) throw s.readError;
   }
 
   // Leader Completeness: an entry committed in a term is in the logs of the leaders of later terms.

@@ -14,7 +14,8 @@ import { ClusterLog, createClusterHeader, replayLog } from '../../raft/log.ts';
 import type { LogRecord, MemberHeader } from '../../raft/types.ts';
 import { parseJson, type JsonValue } from '../../schema/json.ts';
 import { FileStorage } from '../../storage/file.ts';
-import { RecordLog } from '../../storage/log.ts';
+import { encodeRecordAs, RecordLog } from '../../storage/log.ts';
+import { headerText, recordText } from '../../raft/log.ts';
 
 const TOOL = '/usr/bin/ovsdb-tool';
 const SERVER = '/usr/sbin/ovsdb-server';
@@ -139,6 +140,58 @@ async function writeOurs(file: string, localAddress: string): Promise<void> {
   await log.close();
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Crafted files for check-cluster's and show-log's error paths: records as raw texts.
+
+const CRAFT_SCHEMA = { name: 'Ex', version: '1.0.0', tables: { T: { columns: { name: { type: 'string' }, n: { type: 'integer' } } } } };
+
+function craftHeader(sid: string, opts: { name?: string; cid?: string; servers?: [string, string][]; prevIndex?: number } = {}): string {
+  const h = createClusterHeader({ sid, cid: opts.cid ?? CID, eid: EIDS[0]!, name: opts.name ?? 'Ex', localAddress: `unix:${sid.slice(0, 4)}.raft`, data: [CRAFT_SCHEMA, {}] });
+  return headerText({ ...h, snapshot: { ...h.snapshot, servers: new Map(opts.servers ?? [[sid, `unix:${sid.slice(0, 4)}.raft`]]) } });
+}
+
+const R = (r: LogRecord) => recordText(r);
+const E = (term: number, index: number, extra: Record<string, unknown> = {}): string => R({ type: 'entry', term, index, entry: { term, ...extra } });
+const TXN = (n: number) => [null, { T: { [ROW(n)]: { name: `r${n}`, n } }, _date: 1796200000000 + n, _is_diff: true }] as JsonValue;
+
+/** file name → [header, records…] (raw JSON texts). */
+const CRAFTED: Record<string, string[]> = {
+  'leaderA.db': [craftHeader(A), R({ type: 'vote', term: 1, vote: A }), R({ type: 'leader', term: 1, leader: A }), E(1, 2), E(1, 3, { data: TXN(1), eid: EIDS[1] }), R({ type: 'commit_index', commitIndex: 3 })],
+  'leaderB1.db': [craftHeader(B), R({ type: 'leader', term: 1, leader: B }), E(1, 2)],
+  'followerB.db': [craftHeader(B), R({ type: 'leader', term: 1, leader: A }), E(1, 2), E(1, 3, { data: TXN(2), eid: EIDS[2] })],
+  'twoleaders.db': [craftHeader(B), R({ type: 'leader', term: 1, leader: A }), R({ type: 'leader', term: 1, leader: B })],
+  'selftrunc.db': [craftHeader(A), R({ type: 'leader', term: 1, leader: A }), E(1, 2), E(1, 3), E(1, 2)],
+  'behind.db': [craftHeader(B), R({ type: 'term', term: 2 }), R({ type: 'leader', term: 2, leader: B }), E(2, 2)],
+  'named.db': [craftHeader(B, { name: 'Other' }), E(1, 2)],
+  'stranger.db': [craftHeader(A, { servers: [[B, 'unix:b']] }), E(1, 2)],
+  'joined.db': [craftHeader(A, { servers: [[B, 'unix:b']] }), E(1, 2, { servers: new Map([[A, 'unix:a'], [B, 'unix:b']]) })],
+  'skip.db': [craftHeader(A), E(1, 3)],
+  'pastcommit.db': [craftHeader(A), E(1, 2), E(1, 3), R({ type: 'commit_index', commitIndex: 3 }), E(1, 2)],
+  'oldterm.db': [craftHeader(A), E(2, 2), E(1, 3)],
+  'oldvote.db': [craftHeader(A), R({ type: 'term', term: 3 }), R({ type: 'vote', term: 2, vote: A })],
+  'twovotes.db': [craftHeader(A), R({ type: 'vote', term: 1, vote: A }), R({ type: 'vote', term: 1, vote: B })],
+  'regress.db': [craftHeader(A), E(1, 2), E(1, 3), R({ type: 'commit_index', commitIndex: 3 }), R({ type: 'commit_index', commitIndex: 2 })],
+  'beyond.db': [craftHeader(A), E(1, 2), R({ type: 'commit_index', commitIndex: 3 })],
+  'left.db': [craftHeader(A), E(1, 2), R({ type: 'note', note: 'left', comment: 'this server left the cluster' })],
+  'badrecords.db': [
+    craftHeader(A),
+    '{"term":1,"bogus":1}',
+    // (Entry data that is an object rather than an array makes ovsdb-tool 3.1 abort; ours prints ***invalid data***.)
+    '{"term":1,"index":3,"data":[1,2,3],"eid":"e1111111-1111-4111-8111-111111111111"}',
+    '{"term":1,"vote":"00000000-0000-0000-0000-000000000000"}',
+    '{"note":"something else","comment":""}',
+    '{"term":1,"index":4,"servers":{"nope":"unix:x"}}',
+    '{"commit_index":0}',
+    '{"term":1,"index":5,"data":[null,{"T":{"01234567-aaaa-4aaa-8aaa-000000000009":null}}],"eid":"e1111111-1111-4111-8111-111111111111"}',
+  ],
+  'badheader.db': ['{"server_id":"x","name":"Ex","local_address":"unix:a"}', '{"term":1}'],
+  'badschema.db': [craftHeader(A), '{"term":1,"index":2,"data":[{"name":"Ex"},{}],"eid":"e1111111-1111-4111-8111-111111111111"}', '{"term":1}'],
+};
+
+function writeRaw(file: string, texts: string[]): void {
+  fs.writeFileSync(file, Buffer.concat(texts.map((t) => encodeRecordAs(t, 'CLUSTER'))));
+}
+
 beforeAll(async () => {
   if (!haveTool) return;
   base = fs.mkdtempSync(path.join(os.tmpdir(), 'ovsdb-ts-raft-tool-'));
@@ -162,6 +215,10 @@ beforeAll(async () => {
   tool('join-cluster', 'j.db', 'Ex', 'tcp:127.0.0.1:2', 'tcp:127.0.0.1:3', 'tcp:127.0.0.1:1', 'unix:zz');
   tool('--cid=3e5a1f5e-0000-4000-8000-00000000000a', 'join-cluster', 'jc.db', 'Ex', 'unix:j', 'unix:c.raft');
   await writeOurs(path.join(inDir, 'ours.db'), 'unix:ours.raft');
+  for (const [f, texts] of Object.entries(CRAFTED)) writeRaw(path.join(inDir, f), texts);
+  // A torn tail: the last record cut short.
+  const ours = fs.readFileSync(path.join(inDir, 'ours.db'));
+  fs.writeFileSync(path.join(inDir, 'torn.db'), ours.subarray(0, ours.length - 7));
 });
 
 afterAll(() => {
@@ -246,8 +303,58 @@ describe.skipIf(!haveTool)('ovsdb-ts tool next to ovsdb-tool', () => {
     expect([r.status, r.out, r.err]).toEqual([0, 'ours.db: record 10 truncates log from 5 to 4 entries\n', '']);
   });
 
+  it('check-cluster on crafted files: every check and its message', async () => {
+    const cases: string[][] = [
+      ['leaderA.db', 'followerB.db'],
+      ['leaderA.db', 'leaderB1.db'],
+      ['twoleaders.db'],
+      ['selftrunc.db'],
+      ['leaderA.db', 'behind.db'],
+      ['leaderA.db', 'named.db'],
+      ['stranger.db'],
+      ['joined.db'],
+      ['skip.db'],
+      ['pastcommit.db'],
+      ['oldterm.db'],
+      ['oldvote.db'],
+      ['leaderA.db', 'twovotes.db'],
+      ['twovotes.db'],
+      ['regress.db'],
+      ['beyond.db'],
+      ['left.db'],
+      ['badrecords.db'],
+      ['badheader.db'],
+      ['torn.db'],
+      ['leaderA.db', 'j.db', 'followerB.db'],
+    ];
+    const outputs: string[] = [];
+    for (const files of cases) {
+      const r = await same(['check-cluster', ...files]);
+      outputs.push(`${r.status} ${r.out}${r.err}`);
+    }
+    // The checks fired (not just "same output"): a few of the texts.
+    expect(outputs.join('')).toContain('log entries with index 3 differ:\nleaderA.db has {"data":[null,');
+    expect(outputs.join('')).toContain('term 1 has two different leaders: leaderA.db says that the leader is leaderA.db and leaderB1.db says that the leader is leaderB1.db');
+    expect(outputs.join('')).toContain('leader behind.db for term 2 has log entries only up to index 1, but index 3 was committed in a previous term (e.g. by leaderA.db)');
+    expect(outputs.join('')).toContain('stranger.db: server aaaa not found in server list');
+    expect(outputs.join('')).toContain('selftrunc.db: record 4 truncates log from 4 to 2 entries while server is leader');
+  });
+
+  it('show-log on crafted files: records that do not parse, invalid data, a bad schema, a torn tail', async () => {
+    for (const f of ['badrecords.db', 'badheader.db', 'badschema.db', 'torn.db', 'left.db', 'joined.db', 'twoleaders.db']) {
+      for (const m of [[], ['-mm']]) await same([...m, 'show-log', f]);
+    }
+    const r = await same(['-m', 'show-log', 'badrecords.db']);
+    expect(r.out).toContain("Parsing raft log record failed: Member 'bogus' is present but not allowed here.\n\n");
+    expect(r.out).toContain(' ***invalid data***\n');
+    expect((await same(['show-log', 'badschema.db'])).status).toBe(1);
+    expect((await same(['show-log', 'torn.db'])).status).toBe(1);
+  });
+
   it('cluster-to-standalone (the reference behaviour: every entry with data, committed or not)', async () => {
-    for (const f of ['c.db', 'cs.db', 'ours.db', 'j.db', 's.db', 'nonexistent']) await same(['cluster-to-standalone', 'out.db', f], ['out.db']);
+    for (const f of ['c.db', 'cs.db', 'ours.db', 'j.db', 's.db', 'nonexistent', 'torn.db', 'badrecords.db', 'badheader.db', 'badschema.db', 'left.db']) {
+      await same(['cluster-to-standalone', 'out.db', f], ['out.db']);
+    }
     await same(['cluster-to-standalone', 's.db', 'ours.db'], ['s.db']);
     // The result opens in our standalone engine: the snapshot and all three inserts (the truncated one too).
     const { od } = await both(['cluster-to-standalone', 'out.db', 'ours.db']);
