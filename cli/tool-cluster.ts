@@ -13,7 +13,7 @@ import { snapshotRecord } from '../storage/file.ts';
 import { MAGIC_CLUSTERED, MAGIC_STANDALONE } from '../storage/log-header.ts';
 import { encodeRecord, LogError, RecordLog } from '../storage/log.ts';
 import { clusterSchema } from '../raft/cluster-schema.ts';
-import { ClusterLog, createClusterHeader, joinRemoteOrder, parseHeader, parseRecord } from '../raft/log.ts';
+import { ClusterLog, createClusterHeader, parseHeader, parseRecord } from '../raft/log.ts';
 import { shortId, validateRaftAddress, type AddressLog } from '../raft/parse.ts';
 import { MAX_ELECTION_TIMER, MIN_ELECTION_TIMER, type ClusterHeader, type LogEntry, type LogRecord, type Uuid } from '../raft/types.ts';
 import { readDb } from './tool-db.ts';
@@ -198,6 +198,15 @@ export function createCluster(
   }
   void ClusterLog.create(dbPath, header, records, { lock: false }).close();
   return 0;
+}
+
+/**
+ * The remote addresses of a joining header, in the order ovsdb-tool writes them: the arguments go into a
+ * string set, which is copied (pre-sized) into the header, which lists the copy in its iteration order.
+ */
+export function joinRemoteOrder(argvRemotes: readonly string[]): string[] {
+  const set = ovsHashOrder(argvRemotes);
+  return ovsHashOrder(set, set.length);
 }
 
 export function joinCluster(args: readonly string[], opts: { cid?: Uuid }, io: ClusterToolIo): number {

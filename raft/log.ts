@@ -13,12 +13,13 @@
 //   are queued and written to the new file after it.
 import { OvsdbError } from '../schema/error.ts';
 import { quoteString, type JsonValue } from '../schema/json.ts';
-import { ovsHashOrder, ovsMemberOrder } from '../schema/ovs-hash-order.ts';
+import { ovsMemberOrder } from '../schema/ovs-hash-order.ts';
 import { Lockfile } from '../storage/lockfile.ts';
 import { MAGIC_CLUSTERED } from '../storage/log-header.ts';
 import { LogError, RecordLog, type CorruptionPolicy, type LogFs, type LogRecovery } from '../storage/log.ts';
 import {
   addressesFromJson,
+  entryDataText,
   isZeroUuid,
   RaftParser,
   serversFromJson,
@@ -28,7 +29,6 @@ import {
   ZERO_UUID,
   type AddressLog,
 } from './parse.ts';
-import { entryDataText } from './rpc.ts';
 import {
   DEFAULT_ELECTION_TIMER,
   type ClusterHeader,
@@ -641,6 +641,7 @@ export class ClusterLog {
    */
   durable(seq: number = this.appended): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    if (seq > this.appended) seq = this.appended;
     if (seq <= this.synced) return Promise.resolve();
     if (this.closed) return Promise.reject(closedError(this.path));
     return new Promise((resolve, reject) => {
@@ -792,13 +793,4 @@ export class ClusterLog {
 
 function closedError(path: string): OvsdbError {
   return new OvsdbError('I/O error', `${path}: log is closed`);
-}
-
-/** Entry data as written in records (sorted members), exported for tools that compare entries. */
-export { entryDataText };
-
-/** The remote addresses a joining file gets from `join-cluster` arguments, in the order C writes them. */
-export function joinRemoteOrder(argvRemotes: readonly string[]): string[] {
-  const set = ovsHashOrder(argvRemotes);
-  return ovsHashOrder(set, set.length);
 }

@@ -5,7 +5,7 @@
 import { isIPv6 } from 'node:net';
 import { isUuid, ZERO_UUID } from '../schema/atom.ts';
 import { OvsdbError, syntaxError } from '../schema/error.ts';
-import { isJsonObject, type JsonObject, type JsonValue } from '../schema/json.ts';
+import { isJsonObject, stringifySorted, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { ovsHashOrder } from '../schema/ovs-hash-order.ts';
 import { MemberParser } from '../schema/parser.ts';
 import type { Servers, Uuid } from './types.ts';
@@ -219,4 +219,22 @@ export function serversToJson(servers: Servers): JsonObject {
 
 export function isZeroUuid(u: Uuid | undefined): boolean {
   return u === undefined || u === ZERO_UUID;
+}
+
+// Serialized entry data is cached: the same entry goes to the log and to every follower. (Entry data is
+// never changed once it is in an entry.)
+const dataTextCache = new WeakMap<object, string>();
+
+/**
+ * Entry data as OVS serializes it in log records and append_request entries: compact, object members sorted
+ * (OVS keeps entry data pre-serialized with sorted keys).
+ */
+export function entryDataText(data: JsonValue): string {
+  if (data === null || typeof data !== 'object') return stringifySorted(data);
+  let t = dataTextCache.get(data);
+  if (t === undefined) {
+    t = stringifySorted(data);
+    dataTextCache.set(data, t);
+  }
+  return t;
 }

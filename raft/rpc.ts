@@ -4,10 +4,11 @@
 // the members the C sender writes, in the order it writes them (its hash order), so a capture of our traffic
 // reads like theirs. Pure: no sockets.
 import { OvsdbError } from '../schema/error.ts';
-import { quoteString, stringify, stringifySorted, type JsonObject, type JsonValue } from '../schema/json.ts';
+import { quoteString, stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { ovsHashOrder, ovsMemberOrder } from '../schema/ovs-hash-order.ts';
 import {
   addressesFromJson,
+  entryDataText,
   isZeroUuid,
   RaftParser,
   serversFromJson,
@@ -245,25 +246,10 @@ export function entryFromJson(json: JsonValue, log?: AddressLog): LogEntry {
 // ---------------------------------------------------------------------------------------------------------
 // Encoding
 
+export { entryDataText };
+
 /** One member: its name, its JSON value, and (where it differs from stringify(value)) its text. */
 type Member = readonly [name: string, value: JsonValue, text?: string];
-
-// Serialized entry data is cached: the same entry goes to the log and to every follower.
-const dataTextCache = new WeakMap<object, string>();
-
-/**
- * Entry data as OVS serializes it in log records and append_request entries: compact, object members sorted
- * (OVS keeps entry data pre-serialized with sorted keys).
- */
-export function entryDataText(data: JsonValue): string {
-  if (data === null || typeof data !== 'object') return stringifySorted(data);
-  let t = dataTextCache.get(data);
-  if (t === undefined) {
-    t = stringifySorted(data);
-    dataTextCache.set(data, t);
-  }
-  return t;
-}
 
 function entryMembers(e: LogEntry): Member[] {
   const m: Member[] = [['term', uint64ToJson(e.term)]];

@@ -267,7 +267,7 @@ describe.skipIf(!haveTool)('ovsdb-ts tool next to ovsdb-tool', () => {
   });
 
   it('db-cid, db-sid, db-local-address, db-name, db-is-clustered/standalone; refusals of standalone-only commands', async () => {
-    for (const f of ['c.db', 'ce.db', 'j.db', 'jc.db', 'ours.db', 's.db', 'nonexistent', 'empty.db', 'garbage.db']) {
+    for (const f of ['c.db', 'ce.db', 'j.db', 'jc.db', 'ours.db', 's.db', 'nonexistent', 'empty.db', 'garbage.db', 'badheader.db', 'torn.db']) {
       for (const cmd of ['db-cid', 'db-sid', 'db-local-address', 'db-name', 'db-is-clustered', 'db-is-standalone', 'db-version', 'db-cksum', 'needs-conversion']) {
         await same([cmd, f]);
       }

@@ -15,7 +15,7 @@ import {
   snapshotFileTexts,
   termRecordText,
 } from '../../raft/log.ts';
-import type { LogRecord, MemberHeader } from '../../raft/types.ts';
+import type { MemberHeader } from '../../raft/types.ts';
 
 /** A single-member cluster written by the C ovsdb-server 3.1 (4 transactions, an election-timer change, a restart). */
 const S1_RECORDS: string[] = [
