@@ -295,35 +295,38 @@ export function joiningState(header: JoiningHeader): PersistentState {
   };
 }
 
+type ReplayLogOptions = ReplayOptions & { addressLog?: AddressLog };
+
 /**
- * Record 0 and records 1..n (as parsed JSON) → the state ovsdb-server starts from, or the error that makes
- * it refuse the file: record errors wrapped as `error reading record N from <name> log: …`, then
- * `server does not belong to cluster`.
+ * Records 1..n of a member's file (as parsed JSON) replayed onto its header: errors are wrapped as
+ * `error reading record N from <name> log: …`; then the server must be in its configuration
+ * (`server does not belong to cluster`).
  */
-export function replayLog(records: Iterable<JsonValue>, opts: ReplayOptions & { addressLog?: AddressLog } = {}): PersistentState {
-  let header: ClusterHeader | null = null;
-  let replayer: Replayer | null = null;
-  let n = 0;
+export function replayMember(header: MemberHeader, records: Iterable<JsonValue>, opts: ReplayLogOptions = {}): PersistentState {
+  const replayer = new Replayer(header, opts);
+  let n = 1;
   for (const json of records) {
-    if (header === null) {
-      header = parseHeader(json, opts.addressLog);
-      if (header.kind === 'joining') return joiningState(header);
-      replayer = new Replayer(header, opts);
-      n = 1;
-      continue;
-    }
     try {
-      replayer!.apply(n, parseRecord(json, opts.addressLog));
+      replayer.apply(n, parseRecord(json, opts.addressLog));
     } catch (e) {
       if (!(e instanceof OvsdbError)) throw e;
       throw wrapError(e, `error reading record ${n} from ${header.name} log`);
     }
     n++;
   }
-  if (replayer === null) throw new OvsdbError('ovsdb error', 'clustered database file has no header record');
   const state = replayer.state();
-  if (!state.servers!.has(state.header.sid)) throw new OvsdbError('ovsdb error', 'server does not belong to cluster');
+  if (!state.servers!.has(header.sid)) throw new OvsdbError('ovsdb error', 'server does not belong to cluster');
   return state;
+}
+
+/** Record 0 and records 1..n (as parsed JSON) → the state ovsdb-server starts from, or its error. */
+export function replayLog(records: Iterable<JsonValue>, opts: ReplayLogOptions = {}): PersistentState {
+  const it = records[Symbol.iterator]();
+  const first = it.next();
+  if (first.done) throw new OvsdbError('ovsdb error', 'clustered database file has no header record');
+  const header = parseHeader(first.value, opts.addressLog);
+  if (header.kind === 'joining') return joiningState(header);
+  return replayMember(header, { [Symbol.iterator]: () => it }, opts);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -529,18 +532,13 @@ export class ClusterLog {
         rlog.endReading();
         state = joiningState(header);
       } else {
-        const replayer = new Replayer(header, { onTruncate: (n, from, to) => onLog('DBG', `record ${n} truncates log from ${from} to ${to} entries`) });
-        let n = 1;
-        for (let r = records.next(); !r.done; r = records.next(), n++) {
-          try {
-            replayer.apply(n, parseRecord(r.value.json, addressLog));
-          } catch (e) {
-            if (!(e instanceof OvsdbError)) throw e;
-            throw wrapError(e, `error reading record ${n} from ${header.name} log`);
-          }
-        }
-        state = replayer.state();
-        if (!state.servers!.has(header.sid)) throw new OvsdbError('ovsdb error', 'server does not belong to cluster');
+        const rest = (function* () {
+          for (const r of records) yield r.json as JsonValue;
+        })();
+        state = replayMember(header, rest, {
+          addressLog,
+          onTruncate: (n, from, to) => onLog('DBG', `record ${n} truncates log from ${from} to ${to} entries`),
+        });
       }
       const log = new ClusterLog(path, rlog, lock);
       return { log, state };

@@ -310,4 +310,36 @@ describe('ClusterLog', () => {
     expect([d.done, d.error, c.done]).toEqual([true, undefined, true]);
     expect(() => log.append({ type: 'term', term: 2 })).toThrow('log is closed');
   });
+
+  it('random interleavings of appends, durable(), replacements and fdatasync completions keep every record', async () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      let x = seed * 2654435761;
+      const rnd = (n: number) => {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        return x % n;
+      };
+      const f = path.join(dir, `stress${seed}`);
+      await ClusterLog.create(f, HEADER, [], { lock: false }).close();
+      const h = heldFs();
+      const { log } = ClusterLog.open(f, { lock: false, fs: h.io });
+      let term = 0;
+      const waits: Settled[] = [];
+      for (let step = 0; step < 60; step++) {
+        const op = rnd(10);
+        if (op < 5) log.append({ type: 'term', term: ++term });
+        else if (op < 7) waits.push(settled(log.durable()));
+        else if (op < 8) waits.push(settled(log.replace({ header: HEADER, entries: [], term, vote: null, commitIndex: 1 })));
+        else await h.release();
+        if (rnd(3) === 0) await new Promise((r) => setImmediate(r));
+      }
+      const all = settled(Promise.all(waits.map((w) => w.promise)));
+      await h.until(all);
+      expect(waits.map((w) => w.error)).toEqual(waits.map(() => undefined));
+      const last = settled(log.close());
+      await h.until(last);
+      const { log: again, state } = ClusterLog.open(f, { lock: false });
+      expect(state.term).toBe(term);
+      await again.close();
+    }
+  });
 });
