@@ -356,14 +356,42 @@ describe.skipIf(!haveTool)('ovsdb-ts tool next to ovsdb-tool', () => {
       await same(['cluster-to-standalone', 'out.db', f], ['out.db']);
     }
     await same(['cluster-to-standalone', 's.db', 'ours.db'], ['s.db']);
-    // The result opens in our standalone engine: the snapshot and all three inserts (the truncated one too).
-    const { od } = await both(['cluster-to-standalone', 'out.db', 'ours.db']);
-    const db = FileStorage.read(path.join(od, 'out.db'));
-    expect([...db.table('T').rows.values()].map((r) => r.data[db.schema.tables.get('T')!.columns.findIndex((c) => c.name === 'name')]!.keys[0]).sort()).toEqual([
-      'one',
-      'three',
-      'two',
-    ]);
+    // Either tool's result opens in our standalone engine: the snapshot and all three inserts (the truncated one
+    // too: QUIRK R5, copied).
+    const { rd, od } = await both(['cluster-to-standalone', 'out.db', 'ours.db']);
+    for (const d of [rd, od]) {
+      const db = FileStorage.read(path.join(d, 'out.db'));
+      const name = db.schema.tables.get('T')!.columns.findIndex((c) => c.name === 'name');
+      expect([...db.table('T').rows.values()].map((r) => r.data[name]!.keys[0]).sort()).toEqual(['one', 'three', 'two']);
+    }
+  });
+
+  it('files our create-cluster and join-cluster write are accepted by ovsdb-tool', async () => {
+    const d = freshDir();
+    for (const args of [
+      ['create-cluster', 'a.db', 'ex.ovsschema', 'unix:a.raft'],
+      ['--election-timer=2000', 'create-cluster', 'b.db', 's.db', 'tcp:127.0.0.1:6641'],
+      ['--cid=3e5a1f5e-0000-4000-8000-00000000000a', 'join-cluster', 'x.db', 'Ex', 'unix:x.raft', 'unix:a.raft', 'unix:b.raft'],
+    ]) {
+      expect((await ours(d, args)).status).toBe(0);
+    }
+    for (const f of ['a.db', 'b.db', 'x.db']) {
+      const sid = real(d, ['db-sid', f]);
+      expect([sid.status, sid.err]).toEqual([0, '']);
+      expect(sid.out).toBe((await ours(d, ['db-sid', f])).out);
+      expect(real(d, ['db-is-clustered', f]).status).toBe(0);
+      expect(real(d, ['db-local-address', f]).out).toBe(`${f === 'b.db' ? 'tcp:127.0.0.1:6641' : `unix:${f[0]}.raft`}\n`);
+      expect(real(d, ['db-cid', f])).toMatchObject({ status: 0, err: '' });
+      const sl = real(d, ['-mm', 'show-log', f]);
+      expect([sl.status, sl.err]).toEqual([0, '']);
+      expect(sl.out).not.toContain('error');
+    }
+    // A fresh cluster has no term yet; the election-timer entry of b.db is in term 1.
+    expect(real(d, ['check-cluster', 'a.db', 'x.db'])).toEqual({ status: 1, out: 'x.db has not joined the cluster, omitting\n', err: 'ovsdb-tool: all logs are empty\n' });
+    expect(real(d, ['check-cluster', 'b.db'])).toEqual({ status: 0, out: '', err: '' });
+    expect(real(d, ['cluster-to-standalone', 'sa.db', 'b.db']).status).toBe(0);
+    const db = FileStorage.read(path.join(d, 'sa.db'));
+    expect(db.table('T').rows.size).toBe(2);
   });
 });
 
@@ -495,6 +523,28 @@ ovsdb-client transact unix:$PWD/s.sock '["Ex",{"op":"insert","table":"T","row":{
     expect(state.commitIndex).toBe(6);
     expect(Object.values((state.entries[4]!.data as [null, Record<string, JsonValue>])[1].T as Record<string, JsonValue>)).toEqual([{ name: 'four', n: 4 }]);
     expect(real(dir, ['check-cluster', 'mine.db'])).toEqual({ status: 0, out: 'mine.db: record 10 truncates log from 5 to 4 entries\n', err: '' });
+  });
+
+  it('the C server runs a cluster from the file our create-cluster wrote', async () => {
+    const dir = freshDir();
+    expect((await ours(dir, ['--election-timer=1500', 'create-cluster', 'ours-cc.db', 'ex.ovsschema', `unix:${path.join(dir, 'cc.raft')}`])).status).toBe(0);
+    const r = inNamespace(
+      dir,
+      SERVE(
+        'ours-cc.db',
+        `ovsdb-client transact unix:$PWD/s.sock '["Ex",{"op":"insert","table":"T","row":{"name":"x","n":7,"e":"kept"}}]' > /dev/null
+ovsdb-client dump unix:$PWD/s.sock Ex T name n e > dump.txt
+ovs-appctl -t $PWD/s.ctl cluster/status Ex > status.txt`,
+      ),
+    );
+    expect(r.status, r.err).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'dump.txt'), 'utf8')).toBe('T table\ne    n name\n---- - ----\nkept 7 x\n');
+    const status = fs.readFileSync(path.join(dir, 'status.txt'), 'utf8');
+    expect(status).toContain('Role: leader\n');
+    expect(status).toContain('Election timer: 1500\n');
+    const { log, state } = ClusterLog.open(path.join(dir, 'ours-cc.db'), { lock: false });
+    await log.close();
+    expect([state.term, state.commitIndex, state.entries.length]).toEqual([2, 4, 3]);
   });
 
   it('a snapshot we wrote (ClusterLog.replace) is a file the C server starts from', async () => {
