@@ -198,6 +198,11 @@ export interface ApplyRecordOptions {
 
 /** Replays one transaction record into the database (all commit checks apply). */
 export function applyRecord(db: Database, rec: JsonObject, path = 'record', opts: ApplyRecordOptions = {}): void {
+  db.apply(recordCommit(db, rec, path, opts));
+}
+
+/** The commit one transaction record makes on the database (checked, not applied). */
+export function recordCommit(db: Database, rec: JsonObject, path = 'record', opts: ApplyRecordOptions = {}): Commit {
   const reader31 = opts.reader31 === true;
   const isDiff = rec._is_diff === true;
   const txn = new Transaction(db);
@@ -243,7 +248,7 @@ export function applyRecord(db: Database, rec: JsonObject, path = 'record', opts
       else txn.insert(name, { uuid, version: 0, data });
     }
   }
-  db.apply(txn.prepare());
+  return txn.prepare();
 }
 
 export class FileStorage {
