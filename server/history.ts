@@ -5,6 +5,9 @@
 // Bounds: at most `maxCommits` commits and `maxRowChanges` row changes in total (defaults 100 and 10,000:
 // enough for a client that reconnects after a short outage, small next to the rows it would otherwise get).
 // Rows are shared, immutable objects, so an entry costs one small record per changed row.
+//
+// A relay whose source hands out no transaction ids (a reference standalone server sends the all-zero id)
+// turns its history off, as the reference relay does: `latest` is then the all-zero id and nothing is found.
 import { ZERO_UUID } from '../schema/atom.ts';
 import type { Commit } from '../storage/database.ts';
 import { DeltaBuffer, type TableDeltas } from './monitor-compose.ts';
@@ -32,6 +35,7 @@ export class CommitHistory {
   private rowChanges = 0;
   private base = ZERO_UUID;
   private last = ZERO_UUID;
+  private enabledValue = true;
 
   constructor(opts: CommitHistoryOptions = {}) {
     this.maxCommits = Math.max(0, opts.maxCommits ?? DEFAULT_HISTORY_COMMITS);
@@ -48,8 +52,19 @@ export class CommitHistory {
     return this.entries.length - this.head;
   }
 
+  get enabled(): boolean {
+    return this.enabledValue;
+  }
+
+  /** Turns recording on or off; either way the history starts over empty. */
+  setEnabled(enabled: boolean): void {
+    this.clear();
+    this.enabledValue = enabled;
+  }
+
   /** Records a commit just applied, under its txn id. */
   record(txnId: string, commit: Commit): void {
+    if (!this.enabledValue) return;
     let n = 0;
     for (const rows of commit.tables.values()) n += rows.size;
     this.last = txnId;
