@@ -11,7 +11,7 @@ import type { ColumnSchema, TableSchema } from '../schema/schema.ts';
 import { matchesAll, parseConditions, unknownColumn, uuidLookup, type Clause } from './condition.ts';
 import { commitIsEmpty, valuesKey, type Commit, type Database } from './database.ts';
 import { applyMutation, parseMutation } from './mutation.ts';
-import { allColumns, columnValue, defaultData, rowToJson, type Row } from './row.ts';
+import { allColumns, columnValue, defaultData, nextVersion, rowToJson, type Row } from './row.ts';
 import { Transaction } from './transaction.ts';
 import { checkDelete, checkInsert, checkModify, type RbacIdentity } from './rbac.ts';
 
@@ -252,7 +252,9 @@ class Executor {
       if (c.type.value && d.values) checkAtom(c.type.value, d.values[0]);
     }
     this.checkWritable('insert');
-    const row = { uuid, version: 0, data };
+    // The new row's _version exists from now on (a select later in this transaction shows it), as the
+    // reference's; the commit keeps it.
+    const row = { uuid, version: nextVersion(), data };
     if (this.ctx.rbac) checkInsert(this.db, this.ctx.rbac, table, row);
     this.txn.insert(table.name, row);
     return { uuid: ['uuid', uuid] };
