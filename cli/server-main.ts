@@ -55,6 +55,7 @@ export async function main(argv: string[]): Promise<void> {
   const saved = ctx.savedState as SavedConfig | null;
 
   let replication: ReturnType<typeof setupReplication> | null = null;
+  const jsonrpcLog = getLogger('jsonrpc');
   const app: ServerApp = new ServerApp({
     // The LMDB engine (and its native module) loads only when asked for.
     open:
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<void> {
     log: rpcLog,
     columnDiffDisabled: opts.disableFileColumnDiff,
     onConfigChange: () => persist(),
+    traceUpstream: () => jsonrpcLog.isEnabled('dbg'),
   });
   const persist = () => {
     if (!opts.monitor) return;

@@ -71,7 +71,7 @@ export class OvsdbServer {
   private readonly serverDb: ServedDatabase;
   /** _Server row per database name: its uuid and the last row written (to skip unchanged rewrites). */
   private readonly serverRows = new Map<string, { uuid: string; text: string }>();
-  /** Called after every commit (db: remotes follow database contents). */
+  /** Called after every commit and when a database becomes available (db: remotes follow contents). */
   readonly commitHooks = new Set<(served: ServedDatabase) => void>();
 
   constructor(readonly events: ServerEvents = { log: () => {} }) {
@@ -140,6 +140,8 @@ export class OvsdbServer {
     const served = this.serve(db, null, model);
     this.disconnectUnaware(`database ${name} connected to storage`);
     this.refreshServerDb();
+    // Contents appeared: whatever follows them (db: remotes) looks again.
+    for (const hook of this.commitHooks) hook(served);
     return served;
   }
 
