@@ -6,8 +6,14 @@
 // enough for a client that reconnects after a short outage, small next to the rows it would otherwise get).
 // Rows are shared, immutable objects, so an entry costs one small record per changed row.
 //
+// A history starts (and restarts after clear()) at a fresh random id, never the all-zero one: a client that
+// got it resumes with found:true, and a reference relay in front of an empty ovsdb-ts database keeps its
+// history on (it turns history off for good when its source reports the all-zero id, as a reference
+// standalone does) — like a clustered database, which reports its snapshot's id even when empty.
+//
 // A relay whose source hands out no transaction ids (a reference standalone server sends the all-zero id)
 // turns its history off, as the reference relay does: `latest` is then the all-zero id and nothing is found.
+import { randomUUID } from 'node:crypto';
 import { ZERO_UUID } from '../schema/atom.ts';
 import type { Commit } from '../storage/database.ts';
 import { DeltaBuffer, type TableDeltas } from './monitor-compose.ts';
@@ -33,8 +39,8 @@ export class CommitHistory {
   private entries: Entry[] = [];
   private head = 0;
   private rowChanges = 0;
-  private base = ZERO_UUID;
-  private last = ZERO_UUID;
+  private base: string = randomUUID();
+  private last = this.base;
   private enabledValue = true;
 
   constructor(opts: CommitHistoryOptions = {}) {
@@ -42,7 +48,7 @@ export class CommitHistory {
     this.maxRowChanges = Math.max(0, opts.maxRowChanges ?? DEFAULT_HISTORY_ROW_CHANGES);
   }
 
-  /** The id of the newest commit; the all-zero uuid before the first one (or after clear()). */
+  /** The id of the newest commit, or of the (empty) starting point; the all-zero uuid when disabled. */
   get latest(): string {
     return this.last;
   }
@@ -60,6 +66,7 @@ export class CommitHistory {
   setEnabled(enabled: boolean): void {
     this.clear();
     this.enabledValue = enabled;
+    if (!enabled) this.base = this.last = ZERO_UUID;
   }
 
   /** Records a commit just applied, under its txn id. */
@@ -95,8 +102,7 @@ export class CommitHistory {
     this.entries = [];
     this.head = 0;
     this.rowChanges = 0;
-    this.base = ZERO_UUID;
-    this.last = ZERO_UUID;
+    this.base = this.last = this.enabledValue ? randomUUID() : ZERO_UUID;
   }
 
   /**
