@@ -121,6 +121,13 @@ export class Relay implements DatabaseModel, DatabaseWriter {
   private graceTimer: NodeJS.Timeout | null = null;
   private readonly queued: Forward[] = [];
   private readonly sent = new Map<number, Forward>();
+  private settle!: () => void;
+  /**
+   * Resolved once the first attempt to reach a source is over: synced, or no usable source for now (a
+   * failed connection, a server that cannot serve the database). The daemon waits for it (bounded) before
+   * reporting startup complete, so a relay whose source is up serves data when `--detach` returns.
+   */
+  readonly firstAttempt = new Promise<void>((r) => (this.settle = r));
 
   constructor(private readonly opts: RelayOptions) {
     const name = opts.spec.name;
@@ -137,6 +144,7 @@ export class Relay implements DatabaseModel, DatabaseWriter {
         connected: () => this.onConnected(),
         message: (m) => this.onMessage(m),
         disconnected: () => this.onDisconnected(),
+        connectFailed: () => this.settle(),
       },
     });
   }
@@ -164,6 +172,7 @@ export class Relay implements DatabaseModel, DatabaseWriter {
   /** Stops the upstream session (the owner removes the database from the server). */
   close(): void {
     this.closed = true;
+    this.settle();
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = null;
     this.session.close();
@@ -239,6 +248,7 @@ export class Relay implements DatabaseModel, DatabaseWriter {
       this.lastConnected = Date.now();
       this.armGrace();
     }
+    if (next === 'monitoring' || next === 'retry') this.settle();
     if (next === 'monitoring') {
       this.lastConnected = Date.now();
       if (this.graceTimer) clearTimeout(this.graceTimer);

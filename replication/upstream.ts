@@ -38,6 +38,8 @@ export interface UpstreamHandler {
   message(msg: JsonRpcMessage): void;
   /** The connection went away; reply handlers registered on it are dropped. */
   disconnected(target: string): void;
+  /** A connection attempt failed (the session retries on its own). */
+  connectFailed?(target: string): void;
 }
 
 export interface UpstreamSessionOptions {
@@ -158,6 +160,7 @@ export class UpstreamSession {
           const why = (err.code && ERRNO_TEXT[err.code]) ?? err.message;
           this.log('INFO', `${target}: connection attempt failed (${why})`);
         }
+        this.opts.handler.connectFailed?.(target);
         this.retry(false);
       },
     );
