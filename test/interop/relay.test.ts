@@ -3,6 +3,7 @@
 // ovn-sbctl --no-leader-only and conditional monitors through a relay, forwarded writes and their exact
 // replies, "canceled" on reconnect, source failover while clients keep their sessions, and a schema change
 // upstream.
+import fs from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZERO_UUID } from '../../schema/atom.ts';
@@ -10,9 +11,10 @@ import type { JsonValue } from '../../schema/json.ts';
 import { JsonRpcClient, JsonRpcConnection, type JsonRpcMessage } from '../../server/jsonrpc.ts';
 import { SERVER_SCHEMA_JSON, schemaColumnText } from '../../server/server-db.ts';
 import { parseSchema } from '../../schema/schema.ts';
-import { LineFollower, run, TempDir } from './lib/harness.ts';
+import { IMPLS, LineFollower, run, TempDir } from './lib/harness.ts';
+import { OvnNode } from './ops-lib/ovn-node.ts';
 import { client, dump, Lab, TEST_SCHEMA, transact, waitFor, type ServerProc } from './replication-harness.ts';
-import { currentSource, lastTxnId, serverRow, startCCluster, startRelay, waitConnected } from './relay-harness.ts';
+import { currentSource, exists, lastTxnId, serverRow, startCCluster, startRelay, waitConnected } from './relay-harness.ts';
 
 const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
 
@@ -321,6 +323,35 @@ describe('relay of a Raft cluster of the real ovsdb-server', () => {
     }
   });
 });
+
+describe.each(IMPLS)('ovn-ctl start_sb_relay_ovsdb with %s ovsdb-server first in PATH', (impl) => {
+  it('starts a relay of the southbound source, serves ovn-sbctl and the db: remote from the relayed copy, stops', { timeout: 120_000 }, async () => {
+    const l = newLab();
+    const src = await l.start('c', 'src', [l.createDb('sb.db', SB_SCHEMA)]);
+    const node = new OvnNode(impl, 'relay');
+    try {
+      const started = await node.ovnCtl(`--db-sb-relay-remote=${src.remote}`, 'start_sb_relay_ovsdb');
+      expect(started).toMatchObject({ code: 0, stdout: 'Starting ovsdb-sb-relay.\n', stderr: '' });
+      const sock = node.file('run/ovnsb_relay_db.sock');
+      const sbctl = (...args: string[]) => run('ovn-sbctl', ['--no-leader-only', '--timeout=20', `--db=unix:${sock}`, ...args], { env: node.env });
+      await waitFor(async () => (await sbctl('chassis-add', 'ch0', 'geneve', '127.0.0.1')).code === 0, 'a write through the relay');
+      expect((await sbctl('--bare', '--columns=name', 'list', 'Chassis')).stdout).toBe('ch0\n');
+      // SB_Global.connections, set on the source, is followed by the relay (--remote=db:…).
+      expect((await run('ovn-sbctl', [`--db=${src.remote}`, 'set-connection', 'ptcp:0:127.0.0.1'])).code).toBe(0);
+      const logFile = node.file('log/ovsdb-server-sb-relay.log');
+      const port = await waitFor(() => /listening on port (\d+)/.exec(exists(logFile) ? readFile(logFile) : '')?.[1], 'the relay to listen on the Connection row');
+      expect((await run('ovn-sbctl', ['--no-leader-only', '--timeout=20', `--db=tcp:127.0.0.1:${port}`, '--bare', '--columns=name', 'list', 'Chassis'])).stdout).toBe('ch0\n');
+      const pid = readFile(node.file('run/ovnsb_relay_db.pid')).trim();
+      expect(await node.ovnCtl('stop_sb_relay_ovsdb')).toMatchObject({ code: 0, stdout: `Exiting ovnsb_relay (${pid}).\n` });
+    } finally {
+      await node.cleanup();
+    }
+  });
+});
+
+function readFile(f: string): string {
+  return fs.readFileSync(f, 'utf8');
+}
 
 function spawnSbctl(p: ServerProc, ...args: string[]) {
   return run('ovn-sbctl', ['--no-leader-only', '--timeout=20', `--db=${p.remote}`, ...args]);
