@@ -17,6 +17,7 @@ import { client, dump, Lab, TEST_SCHEMA, transact, waitFor, type ServerProc } fr
 import { currentSource, exists, lastTxnId, serverRow, startCCluster, startRelay, waitConnected } from './relay-harness.ts';
 
 const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
+const PY_RELAY_IDL = new URL('./py/relay_idl.py', import.meta.url).pathname;
 
 let lab: Lab | null = null;
 afterEach(async () => {
@@ -313,6 +314,10 @@ describe('relay of a Raft cluster of the real ovsdb-server', () => {
       await waitFor(async () => (await spawnSbctl(relay, 'set', 'chassis', 'ch2', 'hostname=h2')).code === 0, 'an update of ch2');
       await mon.waitMatch(/h2/);
       expect(mon.child.exitCode).toBe(null);
+      // The Python IDL, ovn-controller style (condition, leader-only off), through the relay after failover.
+      const py = await run('/usr/bin/python3', [PY_RELAY_IDL, relay.remote, SB_SCHEMA, 'ch3', 'h3']);
+      expect(py).toMatchObject({ code: 0, stdout: '["ch3"]\nsuccess\n' });
+      expect((await spawnSbctl(members.find((m) => m !== victim)!, '--bare', '--columns=hostname', 'list', 'Chassis', 'ch3')).stdout).toBe('h3\n');
       const show = await spawnSbctl(relay, 'show');
       for (const c of ['ch1', 'ch2', 'ch3', 'ch2b']) expect(show.stdout).toContain(`Chassis ${c}`);
       // Nothing but ch2 reached the conditional monitor.
