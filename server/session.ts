@@ -34,6 +34,8 @@ class PendingTransact implements Trigger {
   readonly started = Date.now();
   /** Set once the database's writer took the transaction over (forwarded or proposed). */
   ticket: WriteTicket | null = null;
+  /** The operations (params after the database name). */
+  readonly ops: JsonValue[];
 
   constructor(
     readonly session: Session,
@@ -43,6 +45,7 @@ class PendingTransact implements Trigger {
     readonly params: JsonValue[],
     timeoutMs: number | null,
   ) {
+    this.ops = params.slice(1);
     if (timeoutMs !== null) this.arm(timeoutMs);
   }
 
@@ -54,10 +57,6 @@ class PendingTransact implements Trigger {
 
   retry(): void {
     this.session.runTransact(this);
-  }
-
-  get ops(): JsonValue[] {
-    return this.params.slice(1);
   }
 
   cancel(): void {
