@@ -83,20 +83,11 @@ export interface RelayOptions {
   readonly keepOrder?: boolean;
 }
 
-/** What the relay reports beyond the reference (memory/show, tests). */
-export interface RelayStats {
-  updatesApplied: number;
-  fullSyncs: number;
-  forwarded: number;
-  canceled: number;
-}
-
 export class Relay implements DatabaseModel, DatabaseWriter {
   readonly kind = 'relay' as const;
   readonly localWrites = false;
   readonly mode = 'forward' as const;
   readonly writer: DatabaseWriter = this;
-  readonly stats: RelayStats = { updatesApplied: 0, fullSyncs: 0, forwarded: 0, canceled: 0 };
 
   private readonly session: UpstreamSession;
   private state: CsState = 'connecting';
@@ -151,16 +142,6 @@ export class Relay implements DatabaseModel, DatabaseWriter {
 
   get name(): string {
     return this.opts.spec.name;
-  }
-
-  /** Whether the relay is monitoring its source now (able to forward). */
-  get monitoring(): boolean {
-    return this.state === 'monitoring';
-  }
-
-  /** The source currently connected to (or last tried). */
-  get source(): string | null {
-    return this.session.target;
   }
 
   /** Registers the database (not available until the first sync) and starts the upstream session. */
@@ -222,7 +203,6 @@ export class Relay implements DatabaseModel, DatabaseWriter {
       }
       f.sentId = id;
       this.sent.set(id, f);
-      this.stats.forwarded++;
     }
   }
 
@@ -479,7 +459,6 @@ export class Relay implements DatabaseModel, DatabaseWriter {
     const commit = snapshotCommit(served.db, updates, 2, tables, new Set());
     // A snapshot starts the history over, at the snapshot's id (off if the source has no ids).
     served.history.setEnabled(lastId !== ZERO_UUID);
-    this.stats.fullSyncs++;
     this.commitUpstream(commit, lastId);
   }
 
@@ -506,7 +485,6 @@ export class Relay implements DatabaseModel, DatabaseWriter {
   private commitUpstream(commit: Commit, txnId: string): void {
     const served = this.served!;
     this.lastId = txnId;
-    this.stats.updatesApplied++;
     if (commitIsEmpty(commit)) {
       // Nothing changes here, but the source's id is a resume point for clients from now on.
       if (txnId !== ZERO_UUID && served.history.latest !== txnId) served.history.record(txnId, commit);
@@ -546,7 +524,6 @@ export class Relay implements DatabaseModel, DatabaseWriter {
       this.sent.delete(f.sentId!);
       if (f.finished) continue;
       f.finished = true;
-      this.stats.canceled++;
       f.done({ error: 'canceled' });
     }
   }
