@@ -51,16 +51,18 @@ run: build
 	./bin/ovsdb-ts run
 
 # Side by side with the real ovsdb-server: the protocol scenarios, then the storage engines, then
-# replication. Each writes markdown (and JSON) under bench/results/.
+# replication, then relays. Each writes markdown (and JSON) under bench/results/.
 bench: deps build
 	npx tsx bench/run.ts
 	npx tsx bench/storage.ts --json bench/results/storage.json | tee bench/results/storage.md
 	npx tsx bench/replication.ts | tee bench/results/replication.md
+	npx tsx bench/relay.ts | tee bench/results/relay.md
 
 bench-quick: deps build
 	npx tsx bench/run.ts --quick
 	npx tsx bench/storage.ts --quick --json bench/results/quick-storage.json | tee bench/results/quick-storage.md
 	npx tsx bench/replication.ts --quick | tee bench/results/quick-replication.md
+	npx tsx bench/relay.ts --quick | tee bench/results/quick-relay.md
 
 clean:
 	rm -rf data dist node_modules

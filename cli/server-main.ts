@@ -18,6 +18,8 @@ import { LockfileError } from '../storage/lockfile.ts';
 import { setupReplication } from '../replication/setup.ts';
 
 const PROGRAM = 'ovsdb-server';
+/** At most this long, startup waits for relays' first sync (see below). */
+const RELAY_STARTUP_WAIT_MS = 2000;
 
 function fatal(msg: string): never {
   process.stderr.write(`${PROGRAM}: ${msg}\n`);
@@ -55,6 +57,7 @@ export async function main(argv: string[]): Promise<void> {
   const saved = ctx.savedState as SavedConfig | null;
 
   let replication: ReturnType<typeof setupReplication> | null = null;
+  const jsonrpcLog = getLogger('jsonrpc');
   const app: ServerApp = new ServerApp({
     // The LMDB engine (and its native module) loads only when asked for.
     open:
@@ -64,6 +67,7 @@ export async function main(argv: string[]): Promise<void> {
     log: rpcLog,
     columnDiffDisabled: opts.disableFileColumnDiff,
     onConfigChange: () => persist(),
+    traceUpstream: () => jsonrpcLog.isEnabled('dbg'),
   });
   const persist = () => {
     if (!opts.monitor) return;
@@ -156,6 +160,16 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   persist();
+  // Relays whose source is reachable are in sync before --detach returns (the reference races here: its
+  // relay may still be connecting when the parent exits). Bounded: a source that is down does not hold us.
+  if (app.relays.size > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...app.relays.values()].map((r) => r.firstAttempt)),
+      new Promise<void>((r) => (timer = setTimeout(r, RELAY_STARTUP_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+  }
   notifyStartupComplete();
   if (opts.run === null) getLogger('ovsdb_server').info(VERSION_TEXT);
   replication.start();

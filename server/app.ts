@@ -1,5 +1,11 @@
 // The ovsdb-server process around the core: databases opened from files, the configured remotes, and the
 // ovs-appctl commands (reference §6.3–6.4). cli/ovsdb-server.ts builds one of these from the command line.
+//
+// A database argument is a file (standalone, through the configured opener) or `relay:DB:REMOTES` (a
+// Relay model, replication/relay.ts); a clustered file would open here as a third kind of model. The
+// commands below treat them through their model (database-model.ts): a database without storage
+// compacts as a no-op and reports `status: ok`; the db: remotes' status is written back only into
+// databases that allow local writes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { OvsdbError } from '../schema/error.ts';
@@ -12,6 +18,9 @@ import type { TlsSettings } from './tls.ts';
 import { UnixctlError, type UnixctlServer } from './unixctl.ts';
 import type { RpcLog } from './jsonrpc.ts';
 import type { JsonValue } from '../schema/json.ts';
+import { Relay } from '../replication/relay.ts';
+import { isRelaySpec, parseRelaySpec } from '../replication/relay-spec.ts';
+import { connectRemote } from './tls.ts';
 
 export interface AppLogger {
   log: RpcLog;
@@ -32,6 +41,8 @@ export interface AppOptions {
   readonly columnDiffDisabled?: boolean;
   /** Called when the runtime configuration changes (for --monitor restarts). */
   readonly onConfigChange?: () => void;
+  /** True while upstream JSON-RPC traffic should be logged (`-vjsonrpc:dbg`), as the reference does. */
+  readonly traceUpstream?: () => boolean;
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -46,8 +57,10 @@ function sameFile(a: string, b: string): boolean {
 
 export class ServerApp {
   readonly server: OvsdbServer;
-  /** Database name → file it came from. */
+  /** Database name → file it came from (or its `relay:` argument). */
   readonly files = new Map<string, string>();
+  /** Relay databases by name. */
+  readonly relays = new Map<string, Relay>();
   /** The --remote / add-remote strings, `db:` references included (what list-remotes prints). */
   readonly remotes = new Set<string>();
   /** Live remotes by a key of their target and options. */
@@ -152,6 +165,8 @@ export class ServerApp {
       const src = config.source;
       if (!src) continue;
       const served = this.server.databases.get(src.db);
+      // A relay's (or cluster member's) copy changes only from its source.
+      if (served && !served.model.localWrites) continue;
       const table = served?.db.tables.get(src.table);
       const row = table?.rows.get(src.uuid);
       if (!served || !table || !row) continue;
@@ -201,9 +216,11 @@ export class ServerApp {
     this.dbListeners.push(fn);
   }
 
-  /** Opens and serves a database file; throws OvsdbError with the reference's texts. */
+  /** Opens and serves a database file or a `relay:` argument; throws OvsdbError with the reference's texts. */
   addDatabaseFile(file: string, opts: { quiet?: boolean } = {}): string {
+    if (isRelaySpec(file)) return this.addRelay(file, opts);
     for (const f of this.files.values()) {
+      if (isRelaySpec(f)) continue;
       if (sameFile(f, file)) throw new OvsdbError('ovsdb error', `${file}: already open`);
     }
     const { db, storage } = this.opts.open(file);
@@ -222,7 +239,32 @@ export class ServerApp {
     return name;
   }
 
+  /** `relay:DB:REMOTES`: registered at once (not available until its first sync), then kept in sync. */
+  private addRelay(arg: string, opts: { quiet?: boolean }): string {
+    const spec = parseRelaySpec(arg);
+    if (spec.name.startsWith('_')) throw new OvsdbError('ovsdb error', `${spec.name}: names beginning with "_" are reserved`);
+    if (this.server.hasDatabase(spec.name)) throw new OvsdbError('ovsdb error', `${spec.name}: duplicate database name`);
+    const relay = new Relay({
+      server: this.server,
+      spec,
+      log: this.opts.log,
+      connect: (target) => connectRemote(target, this.ssl),
+      trace: this.opts.traceUpstream,
+    });
+    relay.start(opts);
+    this.relays.set(spec.name, relay);
+    this.files.set(spec.name, arg);
+    this.opts.onConfigChange?.();
+    for (const fn of this.dbListeners) fn();
+    return spec.name;
+  }
+
   removeDatabase(name: string): void {
+    const relay = this.relays.get(name);
+    if (relay) {
+      relay.close();
+      this.relays.delete(name);
+    }
     this.server.removeDatabase(name, `removing ${name} database by user request`);
     this.files.delete(name);
     this.opts.onConfigChange?.();
@@ -251,6 +293,7 @@ export class ServerApp {
     this.live.clear();
     this.remotes.clear();
     for (const s of [...this.server.sessions]) s.conn.close();
+    for (const relay of this.relays.values()) relay.close();
     for (const served of this.server.databases.values()) served.storage?.close();
   }
 
@@ -263,12 +306,18 @@ export class ServerApp {
       triggers += served.triggers.size;
     }
     for (const s of this.server.sessions) monitors += s.monitors.count();
+    // The reference keeps (and counts) history only for relay and clustered databases.
+    let history = 0;
+    for (const served of this.server.databases.values()) {
+      if (served.model.kind !== 'standalone' && served.history.enabled) history += served.history.size;
+    }
     const counters: [string, number, boolean][] = [
       ['cells', cells, false],
       ['monitors', monitors, true],
       ['n-weak-refs', 0, true],
       ['sessions', this.server.sessions.size, false],
       ['triggers', triggers, false],
+      ['txn-history', history, false],
     ];
     return counters
       .filter(([, v, always]) => always || v !== 0)
@@ -289,7 +338,7 @@ export class ServerApp {
     ctl.register('coverage/show', '', 0, 0, () => 'Event coverage, avg rate over last: 5 seconds, last minute, last hour,  hash=00000000:\n');
     ctl.register('coverage/read-counter', 'COUNTER', 1, 1, () => '0');
     ctl.register('ovsdb-server/list-dbs', '', 0, 0, () =>
-      [...s.databases.keys()].sort().map((n) => `${n}\n`).join(''),
+      s.databaseNames().sort().map((n) => `${n}\n`).join(''),
     );
     ctl.register('ovsdb-server/add-db', 'DB', 1, 1, ([file]) => {
       try {
@@ -301,7 +350,7 @@ export class ServerApp {
     });
     ctl.register('ovsdb-server/remove-db', 'DB', 1, 1, ([name]) => {
       if (name.startsWith('_')) throw new UnixctlError('Cannot remove reserved database.');
-      if (!s.databases.has(name)) throw new UnixctlError('Failed to find the database.');
+      if (!s.hasDatabase(name)) throw new UnixctlError('Failed to find the database.');
       this.removeDatabase(name);
       return '';
     });
@@ -326,15 +375,17 @@ export class ServerApp {
       return '';
     });
     ctl.register('ovsdb-server/compact', '', 0, 1, (args) => {
-      const targets = args.length ? args : [...s.databases.keys()].filter((n) => !n.startsWith('_'));
+      const targets = args.length ? args : s.databaseNames().filter((n) => !n.startsWith('_'));
       if (args.length) {
         if (args[0].startsWith('_')) throw new UnixctlError('cannot compact built-in databases');
-        if (!s.databases.has(args[0])) throw new UnixctlError('no database by that name');
+        if (!s.hasDatabase(args[0])) throw new UnixctlError('no database by that name');
       }
       const errors: string[] = [];
       for (const name of targets) {
-        const served = s.databases.get(name)!;
+        // A relay has no storage: nothing to compact (the reference succeeds and does nothing).
+        const served = s.databases.get(name);
         this.opts.log('ovsdb_server', 'INFO', `compacting ${name} database by user request`);
+        if (served === undefined) continue;
         try {
           served.storage?.compact?.(served.db);
         } catch (e) {
@@ -345,9 +396,8 @@ export class ServerApp {
       return '';
     });
     ctl.register('ovsdb-server/get-db-storage-status', 'DB', 1, 1, ([name]) => {
-      const served = s.databases.get(name);
-      if (served === undefined) throw new UnixctlError('Failed to find the database.');
-      return `status: ${served.storage?.status?.() ?? 'ok'}`;
+      if (!s.hasDatabase(name)) throw new UnixctlError('Failed to find the database.');
+      return `status: ${s.databases.get(name)?.storage?.status?.() ?? 'ok'}`;
     });
     if (this.opts.columnDiffDisabled) {
       ctl.register('ovsdb/file/column-diff-enable', '', 0, 0, () => {

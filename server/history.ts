@@ -5,6 +5,15 @@
 // Bounds: at most `maxCommits` commits and `maxRowChanges` row changes in total (defaults 100 and 10,000:
 // enough for a client that reconnects after a short outage, small next to the rows it would otherwise get).
 // Rows are shared, immutable objects, so an entry costs one small record per changed row.
+//
+// A history starts (and restarts after clear()) at a fresh random id, never the all-zero one: a client that
+// got it resumes with found:true, and a reference relay in front of an empty ovsdb-ts database keeps its
+// history on (it turns history off for good when its source reports the all-zero id, as a reference
+// standalone does) — like a clustered database, which reports its snapshot's id even when empty.
+//
+// A relay whose source hands out no transaction ids (a reference standalone server sends the all-zero id)
+// turns its history off, as the reference relay does: `latest` is then the all-zero id and nothing is found.
+import { randomUUID } from 'node:crypto';
 import { ZERO_UUID } from '../schema/atom.ts';
 import type { Commit } from '../storage/database.ts';
 import { DeltaBuffer, type TableDeltas } from './monitor-compose.ts';
@@ -30,15 +39,16 @@ export class CommitHistory {
   private entries: Entry[] = [];
   private head = 0;
   private rowChanges = 0;
-  private base = ZERO_UUID;
-  private last = ZERO_UUID;
+  private base: string = randomUUID();
+  private last = this.base;
+  private enabledValue = true;
 
   constructor(opts: CommitHistoryOptions = {}) {
     this.maxCommits = Math.max(0, opts.maxCommits ?? DEFAULT_HISTORY_COMMITS);
     this.maxRowChanges = Math.max(0, opts.maxRowChanges ?? DEFAULT_HISTORY_ROW_CHANGES);
   }
 
-  /** The id of the newest commit; the all-zero uuid before the first one (or after clear()). */
+  /** The id of the newest commit, or of the (empty) starting point; the all-zero uuid when disabled. */
   get latest(): string {
     return this.last;
   }
@@ -48,8 +58,20 @@ export class CommitHistory {
     return this.entries.length - this.head;
   }
 
+  get enabled(): boolean {
+    return this.enabledValue;
+  }
+
+  /** Turns recording on or off; either way the history starts over empty. */
+  setEnabled(enabled: boolean): void {
+    this.clear();
+    this.enabledValue = enabled;
+    if (!enabled) this.base = this.last = ZERO_UUID;
+  }
+
   /** Records a commit just applied, under its txn id. */
   record(txnId: string, commit: Commit): void {
+    if (!this.enabledValue) return;
     let n = 0;
     for (const rows of commit.tables.values()) n += rows.size;
     this.last = txnId;
@@ -80,8 +102,7 @@ export class CommitHistory {
     this.entries = [];
     this.head = 0;
     this.rowChanges = 0;
-    this.base = ZERO_UUID;
-    this.last = ZERO_UUID;
+    this.base = this.last = this.enabledValue ? randomUUID() : ZERO_UUID;
   }
 
   /**

@@ -432,7 +432,9 @@ export class Transaction {
     for (const [tname, m] of this.staged) {
       for (const s of m.values()) {
         if (s.new === null ? s.old === null : s.old !== null && !rowDataChanged(s.old, s.new)) m.delete(s.uuid);
-        else if (s.new !== null) s.new = { uuid: s.uuid, version: nextVersion(), data: s.new.data };
+        // Changed rows get a new _version; an inserted row keeps the one it got at insert (if any).
+        else if (s.new !== null && !(s.old === null && s.new.version !== 0))
+          s.new = { uuid: s.uuid, version: nextVersion(), data: s.new.data };
       }
       if (m.size === 0) this.staged.delete(tname);
     }

@@ -5,11 +5,24 @@ import { parseLastTxnId } from '../../server/monitor.ts';
 import { errorOf, Fixture, txnId, U1, U2, U3 } from './monitor-util.ts';
 
 describe('monitor_cond_since', () => {
-  it('a database with no commits: latest is the zero uuid, and the zero uuid is never found', () => {
+  it('a database with no commits: latest is a fresh non-zero id (found, nothing after it); the zero uuid is never found', () => {
     const f = new Fixture();
     const m = f.monitor('s', 3, { T: { columns: ['x'] } });
+    const start = f.history.latest;
+    expect(start).not.toBe(ZERO_UUID);
+    expect(m.sinceResult(f.history, ZERO_UUID)).toEqual([false, start, {}]);
+    expect(m.sinceResult(f.history, start)).toEqual([true, start, {}]);
+  });
+
+  it('a disabled history (a relay of a source without ids) reports the zero uuid and finds nothing', () => {
+    const f = new Fixture();
+    f.insert('T', U1, { x: 1, name: 'a' });
+    const m = f.monitor('s', 3, { T: { columns: ['x'] } });
+    f.history.setEnabled(false);
+    f.insert('T', U2, { x: 2, name: 'b' });
     expect(f.history.latest).toBe(ZERO_UUID);
-    expect(m.sinceResult(f.history, ZERO_UUID)).toEqual([false, ZERO_UUID, {}]);
+    expect(m.sinceResult(f.history, txnId(2))[0]).toBe(false);
+    expect(m.sinceResult(f.history, ZERO_UUID)[1]).toBe(ZERO_UUID);
   });
 
   it('unknown id → [false, latest, full initial contents]', () => {
@@ -120,8 +133,10 @@ describe('CommitHistory bounds', () => {
     f.insert('C', U1, { v: 1 });
     const m = f.monitor('s', 3, { C: { columns: ['v'] } });
     f.history.clear();
-    expect(f.history.latest).toBe(ZERO_UUID);
-    expect(m.sinceResult(f.history, txnId(1))).toEqual([false, ZERO_UUID, { C: { [U1]: { initial: { v: 1 } } } }]);
+    const fresh = f.history.latest;
+    expect(fresh).not.toBe(ZERO_UUID);
+    expect(fresh).not.toBe(txnId(1));
+    expect(m.sinceResult(f.history, txnId(1))).toEqual([false, fresh, { C: { [U1]: { initial: { v: 1 } } } }]);
   });
 
   it('many commits: eviction keeps working after the internal array is compacted', () => {
