@@ -1325,6 +1325,15 @@ export class RaftCore {
         this.electionTimerNew = 0;
       }
       if (e.servers && this.role_ === 'leader') this.runReconfigure();
+      // Improvement over 3.1: a configuration that includes us has committed, so the join is complete even if
+      // the leader's "completed" reply was lost. (3.1 waits for a reply that, without a leader, never comes;
+      // a joiner in a two-server configuration with the longer log then wedges the cluster. A restart would
+      // have ended `joining` anyway: the file is a member file by now.)
+      if (e.servers && this.joining && e.servers.has(this.sid_)) {
+        this.log('info', `${short(this.sid_)}: joined cluster ${this.cidShort()} (configuration committed at index ${index})`);
+        this.joining = false;
+        this.membershipVersion_++;
+      }
     }
     this.writeRecord({ type: 'commit_index', commitIndex: this.commitIndex_ });
     return true;

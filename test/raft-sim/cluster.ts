@@ -162,9 +162,14 @@ export interface SimConfig {
   electionTimer: number;
   chaosMs: number;
   lossRate: number;
+  /** Extra loss of append_requests that carry entries (heartbeats pass): followers then acknowledge old entries
+   * with heartbeats only, the path where a wrong commit rule shows. */
+  entryLossRate: number;
   dupRate: number;
   /** Rate (per virtual second) of each kind of chaos action. */
   crashRate: number;
+  /** Crash or isolate the current leader (Figure-8 histories: entries of old terms on a minority). */
+  leaderChurnRate: number;
   partitionRate: number;
   proposeRate: number;
   compactRate: number;
@@ -188,8 +193,10 @@ export function randomConfig(rng: Rng): SimConfig {
     electionTimer: E,
     chaosMs: E * rng.int(6, 16),
     lossRate: rng.pick([0, 0, 0.01, 0.05, 0.15]),
+    entryLossRate: rng.pick([0, 0, 0, 0.3, 0.6]),
     dupRate: rng.pick([0, 0, 0.01, 0.05]),
     crashRate: rng.pick([0, 0.1, 0.3, 0.6]),
+    leaderChurnRate: rng.pick([0, 0, 0.5, 1, 2]),
     partitionRate: rng.pick([0, 0.1, 0.3]),
     proposeRate: rng.pick([2, 5, 10, 20]),
     compactRate: rng.pick([0, 0.2, 1]),
@@ -221,6 +228,7 @@ export class Simulation {
   private readonly byName = new Map<string, Node>();
   private readonly cid: Uuid;
   private loss: number;
+  private entryLoss: number;
   private dup: number;
   private chaos = true;
 
@@ -240,6 +248,7 @@ export class Simulation {
     this.rng = new Rng(seed);
     this.cfg = cfg ?? randomConfig(this.rng.fork());
     this.loss = this.cfg.lossRate;
+    this.entryLoss = this.cfg.entryLossRate;
     this.dup = this.cfg.dupRate;
     this.cid = this.rng.uuid();
     this.setup();
@@ -784,7 +793,10 @@ export class Simulation {
       if (!conn || !conn.up || String(conn.gen) !== g) return;
       peerSession = `o:${n.name}`;
     }
-    const copies = this.chaos && this.rng.chance(this.loss) ? 0 : this.chaos && this.rng.chance(this.dup) ? 2 : 1;
+    const lost =
+      this.chaos &&
+      (this.rng.chance(this.loss) || (msg.type === 'append_request' && msg.log.length > 0 && this.rng.chance(this.entryLoss)));
+    const copies = lost ? 0 : this.chaos && this.rng.chance(this.dup) ? 2 : 1;
     const gen = conn.gen;
     const target = peer;
     const c = conn;
@@ -838,6 +850,24 @@ export class Simulation {
       const n = this.rng.pick(ls);
       this.crash(n, false);
       this.scheduleRestart(n, this.rng.int(50, 3000));
+    });
+    this.poisson(c.leaderChurnRate, () => {
+      const l = this.leader();
+      if (!l) return;
+      if (this.rng.chance(0.5)) {
+        this.crash(l, false);
+        this.scheduleRestart(l, this.rng.int(20, 1500));
+        return;
+      }
+      // Cut the leader off with at most one follower, for a while.
+      this.topoDirty = true;
+      const started = this.nodes.filter((n) => n.started);
+      const side = new Set([l, ...(this.rng.chance(0.5) ? [this.rng.pick(started)] : [])]);
+      for (const a of started) for (const b of started) if (a !== b && side.has(a) !== side.has(b)) this.blocked.add(this.pairKey(a, b));
+      this.after(this.rng.int(100, 3000), () => {
+        this.blocked.clear();
+        this.topoDirty = true;
+      });
     });
     this.poisson(c.partitionRate, () => {
       this.topoDirty = true;
@@ -961,6 +991,7 @@ export class Simulation {
   private heal(): void {
     this.chaos = false;
     this.loss = 0;
+    this.entryLoss = 0;
     this.dup = 0;
     this.blocked.clear();
     this.topoDirty = true;
