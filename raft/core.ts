@@ -454,10 +454,8 @@ export class RaftCore {
   nextTimeout(): number {
     if (this.left || this.failed || this.closed || this.crashed !== null) return Infinity;
     if (this.failureTest_ === 'transfer-leadership') return this.now;
-    // A leaving server, or one outside its own configuration, never starts an election: its expired election
-    // timer would only wake the app in a loop (OVS spins there).
-    const canElect = this.role_ === 'leader' || (!this.leaving && this.servers.has(this.sid_));
-    let t = this.joining ? this.joinTimeout : canElect ? this.electionTimeout : Infinity;
+    let t = this.joining ? this.joinTimeout : Infinity;
+    if (this.canElect()) t = Math.min(t, this.electionTimeout);
     if (this.leaving) t = Math.min(t, this.leaveTimeout);
     if (this.role_ === 'leader' || this.commands.size > 0) t = Math.min(t, this.pingTimeout);
     return t;
@@ -1134,7 +1132,7 @@ export class RaftCore {
       this.notifySnapshotRecommended();
       this.failureTest_ = null;
     }
-    if (!this.joining && this.now >= this.electionTimeout) {
+    if (this.canElect() && this.now >= this.electionTimeout) {
       if (this.role_ === 'leader') {
         // Lease check (§2.6.1): step down unless ⌊n/2⌋ peers replied during this election timeout.
         let count = 0;
@@ -1167,6 +1165,17 @@ export class RaftCore {
       }
       this.resetPingTimer();
     }
+  }
+
+  /**
+   * Whether the election timer means anything. A leaving server, or one outside its own configuration, never
+   * starts an election (its expired timer would only wake the app in a loop; OVS spins there).
+   * Improvement over 3.1, which never runs elections while joining: a joiner whose log's configuration
+   * includes it takes part like any member. Otherwise a joiner with the longest log of a small configuration
+   * (its leader lost the tail of its log on power failure) refuses its vote and never campaigns: a wedge.
+   */
+  private canElect(): boolean {
+    return this.role_ === 'leader' || (!this.leaving && this.servers.has(this.sid_));
   }
 
   private setLeader(sid: Uuid): void {
@@ -1931,9 +1940,7 @@ export class RaftCore {
   }
 
   private handleBecomeLeader(rq: BecomeLeader): void {
-    // Improvement over 3.1: a server still joining does not take leadership (3.1 does, and then can never
-    // finish joining: nobody else answers its add_server_request with success).
-    if (this.role_ !== 'follower' || this.joining) return;
+    if (this.role_ !== 'follower') return;
     this.log('info', `received leadership transfer from ${this.nick(rq.from)} in term ${rq.term}`);
     this.startElection(true);
   }

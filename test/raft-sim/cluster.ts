@@ -170,6 +170,10 @@ export interface SimConfig {
   crashRate: number;
   /** Crash or isolate the current leader (Figure-8 histories: entries of old terms on a minority). */
   leaderChurnRate: number;
+  /** Probability that a newly elected leader dies before its first messages arrive (Figure 8 (b)). */
+  electionCrashRate: number;
+  /** Probability that a leader dies the moment its commit index advances (before its heartbeats leave). */
+  commitCrashRate: number;
   partitionRate: number;
   proposeRate: number;
   compactRate: number;
@@ -197,6 +201,8 @@ export function randomConfig(rng: Rng): SimConfig {
     dupRate: rng.pick([0, 0, 0.01, 0.05]),
     crashRate: rng.pick([0, 0.1, 0.3, 0.6]),
     leaderChurnRate: rng.pick([0, 0, 0.5, 1, 2]),
+    electionCrashRate: rng.pick([0, 0, 0.2, 0.5]),
+    commitCrashRate: rng.pick([0, 0, 0.05, 0.2]),
     partitionRate: rng.pick([0, 0.1, 0.3]),
     proposeRate: rng.pick([2, 5, 10, 20]),
     compactRate: rng.pick([0, 0.2, 1]),
@@ -442,10 +448,20 @@ export class Simulation {
     n.core = null;
     n.gen++;
     n.fsyncInFlight = false;
-    n.disk.crash(keepAll ? null : n.rng);
+    n.disk.crash(keepAll ? 'all' : n.rng);
     this.dropConnectionsOf(n);
     this.topoDirty = true;
     this.stats.crashes++;
+  }
+
+  /** Crash before the messages just sent arrive (deliveries take ≥ 0.1 ms), restart later. */
+  private crashSoon(n: Node): void {
+    const gen = n.gen;
+    this.after(this.rng.next() * 0.1, () => {
+      if (n.gen !== gen || !n.core || !this.chaos) return;
+      this.crash(n, false);
+      this.scheduleRestart(n, this.rng.int(20, 2000));
+    });
   }
 
   private scheduleRestart(n: Node, delay: number): void {
@@ -558,7 +574,11 @@ export class Simulation {
       const prev = this.leaders.get(term);
       if (prev !== undefined && prev !== n.sid) throw new Violation(`election safety: two leaders in term ${term}`);
       this.leaders.set(term, n.sid);
-      if (!n.wasLeader) this.checkLeaderCompleteness(n, core);
+      if (!n.wasLeader) {
+        this.checkLeaderCompleteness(n, core);
+        // Dying before its first messages arrive keeps its no-op its own (Figure 8 (b)).
+        if (this.chaos && this.rng.chance(this.cfg.electionCrashRate)) this.crashSoon(n);
+      }
     }
     n.wasLeader = core.isLeader();
     // Newly committed entries join (or must match) the one committed history.
@@ -568,7 +588,10 @@ export class Simulation {
       if (!e) throw new Violation(`${n.name}: committed index ${i} not in log [${core.logStart()}, ${core.logEnd()})`);
       this.noteCommitted(n, i, e);
     }
-    if (commit > n.lastCommitSeen) n.lastCommitSeen = commit;
+    if (commit > n.lastCommitSeen) {
+      n.lastCommitSeen = commit;
+      if (core.isLeader() && this.chaos && this.rng.chance(this.cfg.commitCrashRate)) this.crashSoon(n);
+    }
   }
 
   private noteCommitted(n: Node, index: number, e: LogEntry): void {

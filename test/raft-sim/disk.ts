@@ -154,11 +154,12 @@ export class SimDisk {
   }
 
   /**
-   * The process died: some in-order prefix of the unsynced writes made it to the file (torn tail), or, with
-   * `rng` null (the process exited by itself), all of them.
+   * The process died: some in-order prefix of the unsynced writes made it to the file (torn tail); 'all' (the
+   * process exited by itself: the OS has every write) or 'none' (power loss right after the last fsync).
    */
-  crash(rng: Rng | null): void {
-    const keep = rng === null || rng.chance(0.3) ? this.unsynced.length : rng.int(0, this.unsynced.length);
+  crash(how: Rng | 'all' | 'none'): void {
+    const n = this.unsynced.length;
+    const keep = how === 'all' ? n : how === 'none' ? 0 : how.chance(0.3) ? n : how.int(0, n);
     for (let i = 0; i < keep; i++) this.durable.apply(this.unsynced[i]!);
     this.unsynced = [];
   }
