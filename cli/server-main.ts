@@ -142,11 +142,14 @@ export async function main(argv: string[]): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     replication?.close();
-    app.close();
-    void ctl.close().finally(() => {
-      exitCleanup();
-      process.exit(code);
-    });
+    // Clustered members hand leadership on before the process goes (raft.md §2.6.8).
+    void app
+      .close()
+      .then(() => ctl.close())
+      .finally(() => {
+        exitCleanup();
+        process.exit(code);
+      });
   };
   app.onExit(() => shutdown(0));
 

@@ -659,6 +659,11 @@ export class ClusterLog {
     return this.replaceTexts(snapshotFileTexts(file));
   }
 
+  /** replace() from a header and the records that follow it (entries, term/vote, commit index) as given. */
+  replaceRecords(header: MemberHeader, records: readonly LogRecord[]): Promise<void> {
+    return this.replaceTexts([headerText(header), ...records.map(recordText)]);
+  }
+
   private replaceTexts(texts: readonly string[]): Promise<void> {
     try {
       this.checkUsable();

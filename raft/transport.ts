@@ -25,15 +25,18 @@ export interface RaftTransportOptions {
   readonly localAddress: string;
   readonly codec: RaftCodec;
   readonly log: RpcLog;
-  readonly ssl?: TlsSettings;
+  /** The process-wide SSL settings (read when a session or the listener needs them). */
+  readonly ssl?: () => TlsSettings | undefined;
   /** Inactivity probe (election timer + 1000 ms); a session silent for twice this is dropped. */
   readonly probeIntervalMs: number;
-  /** A decoded message arrived on `session` (whose peer sid is now known). */
-  onMessage(msg: RaftMessage, session: RaftSession): void;
-  /** An outgoing session connected (hello_request / add_server_request / remove_server_request go out then). */
-  onConnected?(session: RaftSession): void;
-  /** A session to a known peer went down (the core may pick another leadership-transfer target). */
-  onDisconnected?(session: RaftSession): void;
+  /** A decoded message arrived on `session`. */
+  onMessage(session: RaftSession, msg: RaftMessage): void;
+  /** A session connected: every incoming one, and an outgoing one each time it (re)connects. */
+  onConnected(session: RaftSession): void;
+  /** An outgoing session lost its connection (it reconnects with backoff). */
+  onDisconnected(session: RaftSession): void;
+  /** A session is gone for good: an incoming one closed, or an outgoing one no longer wanted. */
+  onClosed(session: RaftSession): void;
 }
 
 /** The backlog beyond which a session is dropped and re-established (cluster/set-backlog-threshold). */
@@ -69,9 +72,13 @@ export function passiveAddress(address: string): string {
   }
 }
 
+let nextSessionId = 1;
+
 export class RaftSession {
-  /** Learned from the first message (incoming, joining) or known from the configuration (outgoing). */
-  peerSid: Uuid | null;
+  /** The core's handle on this session. */
+  readonly id = nextSessionId++;
+  /** Known from the configuration (outgoing to a configured server); otherwise null. */
+  readonly peerSid: Uuid | null;
   /** Fixed at creation; hello_request and add_server_request (which carry an address) update it. */
   nickname: string;
   conn: JsonRpcConnection | null = null;
@@ -109,6 +116,7 @@ interface Outgoing {
 export class RaftTransport {
   /** Creation order: a message goes out on the first connected session with the peer's sid. */
   private readonly sessions: RaftSession[] = [];
+  private readonly byId = new Map<number, RaftSession>();
   /** Outgoing sessions by target address. */
   private readonly outgoing = new Map<string, Outgoing>();
   private server: net.Server | null = null;
@@ -131,7 +139,7 @@ export class RaftTransport {
     const onSocket = (socket: net.Socket) => this.accept(socket);
     let srv: net.Server;
     if (m.type === 'pssl') {
-      const ssl = this.opts.ssl;
+      const ssl = this.opts.ssl?.();
       if (!ssl) {
         this.opts.log('raft', 'ERR', `${paddr}: listen failed (SSL needs --private-key, --certificate and --ca-cert)`);
         return;
@@ -180,22 +188,18 @@ export class RaftTransport {
    * The outgoing sessions wanted now: configured servers other than this one (sid known) and, while joining,
    * the remotes (sid unknown). Sessions to addresses no longer wanted are closed.
    */
-  setTargets(targets: ReadonlyMap<string, Uuid | null>): void {
+  setTargets(targets: ReadonlyMap<string, Uuid | null>, keepAll = false): void {
     for (const [address, out] of this.outgoing) {
-      if (targets.has(address)) continue;
+      if (targets.has(address) || keepAll) continue;
       this.closeOutgoing(out);
       this.outgoing.delete(address);
     }
     for (const [address, sid] of targets) {
-      const cur = this.outgoing.get(address);
-      if (cur !== undefined) {
-        if (cur.session.peerSid === null && sid !== null) cur.session.peerSid = sid;
-        continue;
-      }
+      if (this.outgoing.has(address)) continue;
       const session = new RaftSession(true, address, sid);
       const out: Outgoing = { session, timer: null, backoff: 1000, closed: false };
       this.outgoing.set(address, out);
-      this.sessions.push(session);
+      this.add(session);
       this.connect(out);
     }
   }
@@ -209,31 +213,12 @@ export class RaftTransport {
     this.backlog = t;
   }
 
-  /** Sends on the first connected session whose peer is `sid`; false (and a DBG line) when there is none. */
-  send(sid: Uuid, msg: RaftMessage): boolean {
-    for (const s of this.sessions) {
-      if (s.peerSid === sid && s.connected) {
-        this.write(s, this.opts.codec.encode(msg));
-        return true;
-      }
-    }
-    this.opts.log('raft', 'DBG', `no connection to ${sid.slice(0, 4)}, cannot send RPC`);
-    return false;
-  }
-
-  /** Sends on every connected session (a joiner's add_server_request goes to whoever answers). */
-  sendAll(msg: RaftMessage): void {
-    const text = this.opts.codec.encode(msg);
-    for (const s of this.sessions) if (s.connected) this.write(s, text);
-  }
-
-  /** Sends on one session. */
-  sendOn(session: RaftSession, msg: RaftMessage): void {
-    if (session.connected) this.write(session, this.opts.codec.encode(msg));
-  }
-
-  isConnected(sid: Uuid): boolean {
-    return this.sessions.some((s) => s.peerSid === sid && s.connected);
+  /** Sends on the session with this id (the core routes by peer); false when it is not connected. */
+  send(id: number, msg: RaftMessage): boolean {
+    const s = this.byId.get(id);
+    if (s === undefined || !s.connected) return false;
+    this.write(s, this.opts.codec.encode(msg));
+    return true;
   }
 
   /** The cluster/status `Connections:` items, in creation order. */
@@ -257,6 +242,7 @@ export class RaftTransport {
     this.outgoing.clear();
     for (const s of this.sessions) s.conn?.close();
     this.sessions.length = 0;
+    this.byId.clear();
     const m = parseConnectionMethod(this.opts.localAddress);
     if (m.type === 'unix') {
       try {
@@ -305,13 +291,6 @@ export class RaftTransport {
         this.opts.log('raft', 'INFO', `${name}: ${msg}`);
         return;
       }
-      if (s.peerSid === null) {
-        s.peerSid = msg.from;
-        this.opts.log('raft', 'INFO', `${name}: learned server ID ${msg.from.slice(0, 4)}`);
-      } else if (s.peerSid !== msg.from) {
-        this.opts.log('raft', 'WARN', `${name}: ignoring message with unexpected server ID ${msg.from.slice(0, 4)} (expected ${s.peerSid.slice(0, 4)})`);
-        return;
-      }
       if (msg.type === 'hello_request' || msg.type === 'add_server_request') {
         const nick = nickname(msg.from, msg.address);
         if (nick !== s.nickname && !s.outgoing) {
@@ -319,20 +298,34 @@ export class RaftTransport {
           s.nickname = nick;
         }
       }
-      this.opts.onMessage(msg, s);
+      this.opts.onMessage(s, msg);
     });
     conn.on('close', () => {
       if (s.conn === conn) s.conn = null;
       this.disconnections++;
-      if (s.peerSid !== null) this.opts.onDisconnected?.(s);
+      if (this.closed) return;
       if (!s.outgoing) {
-        const i = this.sessions.indexOf(s);
-        if (i >= 0) this.sessions.splice(i, 1);
+        this.remove(s);
+        this.opts.onClosed(s);
         return;
       }
       const out = s.address !== null ? this.outgoing.get(s.address) : undefined;
-      if (out !== undefined && out.session === s) this.scheduleReconnect(out);
+      if (out !== undefined && out.session === s) {
+        this.opts.onDisconnected(s);
+        this.scheduleReconnect(out);
+      }
     });
+  }
+
+  private add(s: RaftSession): void {
+    this.sessions.push(s);
+    this.byId.set(s.id, s);
+  }
+
+  private remove(s: RaftSession): void {
+    const i = this.sessions.indexOf(s);
+    if (i >= 0) this.sessions.splice(i, 1);
+    this.byId.delete(s.id);
   }
 
   private accept(socket: net.Socket): void {
@@ -341,9 +334,10 @@ export class RaftTransport {
       return;
     }
     const s = new RaftSession(false, null, null);
-    this.sessions.push(s);
+    this.add(s);
     const name = socket.remoteAddress ? `tcp:${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     this.attach(s, socket, name);
+    this.opts.onConnected(s);
   }
 
   private connect(out: Outgoing): void {
@@ -362,7 +356,7 @@ export class RaftTransport {
       sock = net.connect({ path: p.path });
       p.release();
     } else if (m.type === 'ssl') {
-      const ssl = this.opts.ssl;
+      const ssl = this.opts.ssl?.();
       if (!ssl) {
         this.opts.log('raft', 'ERR', `${address}: SSL needs --private-key, --certificate and --ca-cert`);
         this.scheduleReconnect(out);
@@ -383,7 +377,7 @@ export class RaftTransport {
       attached = true;
       out.backoff = 1000;
       this.attach(out.session, sock, address);
-      this.opts.onConnected?.(out.session);
+      this.opts.onConnected(out.session);
     });
     sock.once('error', (err: NodeJS.ErrnoException) => {
       if (attached) return;
@@ -407,7 +401,7 @@ export class RaftTransport {
     if (out.timer) clearTimeout(out.timer);
     out.timer = null;
     out.session.conn?.close();
-    const i = this.sessions.indexOf(out.session);
-    if (i >= 0) this.sessions.splice(i, 1);
+    this.remove(out.session);
+    if (!this.closed) this.opts.onClosed(out.session);
   }
 }

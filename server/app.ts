@@ -21,6 +21,8 @@ import type { JsonValue } from '../schema/json.ts';
 import { Relay } from '../replication/relay.ts';
 import { isRelaySpec, parseRelaySpec } from '../replication/relay-spec.ts';
 import { connectRemote } from './tls.ts';
+import { ClusteredDatabase, isClusteredFile } from '../storage/clustered.ts';
+import { ClusterModel, compactCluster, registerClusterCommands } from './cluster.ts';
 
 export interface AppLogger {
   log: RpcLog;
@@ -61,6 +63,10 @@ export class ServerApp {
   readonly files = new Map<string, string>();
   /** Relay databases by name. */
   readonly relays = new Map<string, Relay>();
+  /** Clustered databases by name (joining ones included). */
+  readonly clusters = new Map<string, ClusterModel>();
+  private ctl: UnixctlServer | null = null;
+  private clusterCommands = false;
   /** The --remote / add-remote strings, `db:` references included (what list-remotes prints). */
   readonly remotes = new Set<string>();
   /** Live remotes by a key of their target and options. */
@@ -223,6 +229,7 @@ export class ServerApp {
       if (isRelaySpec(f)) continue;
       if (sameFile(f, file)) throw new OvsdbError('ovsdb error', `${file}: already open`);
     }
+    if (isClusteredFile(file)) return this.addCluster(file, opts);
     const { db, storage } = this.opts.open(file);
     const name = db.name;
     try {
@@ -259,7 +266,50 @@ export class ServerApp {
     return spec.name;
   }
 
+  /** A clustered (or joining) file: a Raft member of its cluster (server/cluster.ts). */
+  private addCluster(file: string, opts: { quiet?: boolean }): string {
+    const member = ClusteredDatabase.open(file, { log: this.opts.log, ssl: () => this.ssl });
+    const name = member.name;
+    try {
+      if (name.startsWith('_')) throw new OvsdbError('syntax error', `${name}: names beginning with "_" are reserved`);
+      if (this.server.hasDatabase(name)) throw new OvsdbError('ovsdb error', `${name}: duplicate database name`);
+    } catch (e) {
+      void member.close();
+      throw e;
+    }
+    const model = new ClusterModel(member, {
+      server: this.server,
+      log: this.opts.log,
+      onLeft: (n) => {
+        this.clusters.delete(n);
+        this.server.removeDatabase(n, `removing database ${n} because storage disconnected permanently`);
+        this.files.delete(n);
+        void member.close();
+        this.opts.onConfigChange?.();
+        for (const fn of this.dbListeners) fn();
+      },
+    });
+    this.clusters.set(name, model);
+    this.files.set(name, path.resolve(file));
+    model.start(opts);
+    this.registerClusterCommands();
+    this.opts.onConfigChange?.();
+    for (const fn of this.dbListeners) fn();
+    return name;
+  }
+
+  private registerClusterCommands(): void {
+    if (this.clusterCommands || this.ctl === null || this.clusters.size === 0) return;
+    this.clusterCommands = true;
+    registerClusterCommands(this.ctl, () => this.clusters);
+  }
+
   removeDatabase(name: string): void {
+    const cluster = this.clusters.get(name);
+    if (cluster) {
+      this.clusters.delete(name);
+      void cluster.member.close();
+    }
     const relay = this.relays.get(name);
     if (relay) {
       relay.close();
@@ -287,14 +337,18 @@ export class ServerApp {
     return true;
   }
 
-  close(): void {
+  /** Stops everything; clustered members first hand leadership on (resolves when they are closed). */
+  close(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
+    const clusters = [...this.clusters.values()].map((c) => c.member.close());
+    this.clusters.clear();
     for (const e of this.live.values()) e.remote.close();
     this.live.clear();
     this.remotes.clear();
     for (const s of [...this.server.sessions]) s.conn.close();
     for (const relay of this.relays.values()) relay.close();
     for (const served of this.server.databases.values()) served.storage?.close();
+    return Promise.all(clusters).then(() => {});
   }
 
   memoryShow(): string {
@@ -315,6 +369,7 @@ export class ServerApp {
       ['cells', cells, false],
       ['monitors', monitors, true],
       ['n-weak-refs', 0, true],
+      ...this.raftCounters(),
       ['sessions', this.server.sessions.size, false],
       ['triggers', triggers, false],
       ['txn-history', history, false],
@@ -325,9 +380,20 @@ export class ServerApp {
       .join(' ');
   }
 
+  /** memory/show's raft-connections and raft-log, summed over the clustered databases. */
+  private raftCounters(): [string, number, boolean][] {
+    const sums = new Map<string, number>();
+    for (const c of this.clusters.values()) {
+      for (const [k, v] of c.member.memoryCounters()) sums.set(k, (sums.get(k) ?? 0) + v);
+    }
+    return [...sums].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => [k, v, false]);
+  }
+
   /** The ovsdb-server/* commands that do not involve replication. */
   registerCommands(ctl: UnixctlServer): void {
     const s = this.server;
+    this.ctl = ctl;
+    this.registerClusterCommands();
     ctl.register('exit', '', 0, 0, () => {
       setImmediate(() => {
         for (const fn of this.exitHandlers) fn();
@@ -385,6 +451,12 @@ export class ServerApp {
         // A relay has no storage: nothing to compact (the reference succeeds and does nothing).
         const served = s.databases.get(name);
         this.opts.log('ovsdb_server', 'INFO', `compacting ${name} database by user request`);
+        const cluster = this.clusters.get(name);
+        if (cluster !== undefined) {
+          const err = compactCluster(cluster);
+          if (err !== null) errors.push(err);
+          continue;
+        }
         if (served === undefined) continue;
         try {
           served.storage?.compact?.(served.db);
@@ -397,6 +469,8 @@ export class ServerApp {
     });
     ctl.register('ovsdb-server/get-db-storage-status', 'DB', 1, 1, ([name]) => {
       if (!s.hasDatabase(name)) throw new UnixctlError('Failed to find the database.');
+      const cluster = this.clusters.get(name);
+      if (cluster !== undefined) return `status: ${cluster.member.storageStatus() ?? 'ok'}`;
       return `status: ${s.databases.get(name)?.storage?.status?.() ?? 'ok'}`;
     });
     if (this.opts.columnDiffDisabled) {

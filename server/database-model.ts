@@ -39,8 +39,16 @@ export interface ServerRowState {
   readonly index: number | null;
 }
 
-/** The reply a write finally gets: a `transact` result, or a JSON-RPC error (e.g. "canceled"). */
-export type WriteReply = { readonly result: JsonValue } | { readonly error: JsonValue };
+/**
+ * The reply a write finally gets: a `transact` result, or a JSON-RPC error (e.g. "canceled"); or `retry`:
+ * the write did not happen and the client must not hear of it (a clustered database's internal "cluster
+ * error", §3.3) — the session executes the transaction again, at once ('now') or after the database next
+ * changes or the model calls OvsdbServer.retryTriggers() ('change').
+ */
+export type WriteReply =
+  | { readonly result: JsonValue }
+  | { readonly error: JsonValue }
+  | { readonly retry: 'now' | 'change' };
 
 /** A transaction with write operations that executed cleanly on the local copy. */
 export interface WriteRequest {
@@ -68,6 +76,11 @@ export interface DatabaseModel {
   serverRow(): ServerRowState;
   readonly writer?: DatabaseWriter;
   readonly localWrites: boolean;
+  /**
+   * Online `convert` through the model (a clustered database proposes the converted contents and resolves
+   * once they are applied); absent: the server replaces the database itself.
+   */
+  convert?(converted: import('../storage/database.ts').Database): Promise<void>;
 }
 
 const STANDALONE_ROW: ServerRowState = { connected: true, leader: true, cid: null, sid: null, index: null };

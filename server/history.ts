@@ -97,12 +97,15 @@ export class CommitHistory {
     }
   }
 
-  /** Forgets everything (the database was replaced): no old txn id will be found again. */
-  clear(): void {
+  /**
+   * Forgets everything (the database was replaced): no old txn id will be found again. The new history
+   * starts at `startId` when given (a clustered database: its snapshot's eid), else at a fresh id.
+   */
+  clear(startId?: string): void {
     this.entries = [];
     this.head = 0;
     this.rowChanges = 0;
-    this.base = this.last = this.enabledValue ? randomUUID() : ZERO_UUID;
+    this.base = this.last = this.enabledValue ? (startId ?? randomUUID()) : ZERO_UUID;
   }
 
   /**

@@ -161,13 +161,18 @@ export class OvsdbServer {
   }
 
   /** Replaces a database's contents and schema (online convert); sessions are told as for removal. */
-  replaceDatabase(name: string, db: Database, reason: string): void {
+  replaceDatabase(name: string, db: Database, reason: string, txnId?: string): void {
     const served = this.databases.get(name)!;
     for (const s of [...this.sessions]) s.databaseRemoved(served, reason);
     served.db = db;
     served.monitors = new MonitorSet(db);
-    served.history.clear();
+    served.history.clear(txnId);
     this.refreshServerDb();
+  }
+
+  /** Re-executes the transactions waiting on this database (its model's state changed, e.g. a leader appeared). */
+  retryTriggers(served: ServedDatabase): void {
+    if (served.triggers.size > 0) for (const t of [...served.triggers]) t.retry();
   }
 
   disconnectUnaware(reason: string): void {

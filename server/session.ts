@@ -16,7 +16,7 @@ import type { JsonRpcConnection, JsonRpcMessage, JsonRpcRequest } from './jsonrp
 import type { LockHolder } from './locks.ts';
 import { SessionMonitors } from './session-monitors.ts';
 import type { OvsdbServer, ServedDatabase, Trigger } from './server.ts';
-import { convertDatabase } from './convert.ts';
+import { convertDatabase, convertedDatabase } from './convert.ts';
 import { convertForbidden, rbacEnabled, type RbacIdentity } from '../storage/rbac.ts';
 import type { WriteReply, WriteRequest, WriteTicket } from './database-model.ts';
 
@@ -298,6 +298,13 @@ export class Session implements LockHolder {
       if (this.pending.get(key) !== pt) return;
       this.pending.delete(key);
       pt.ticket = null;
+      if ('retry' in reply) {
+        // Executed again later, from scratch, as a transaction blocked in `wait` is.
+        this.pending.set(key, pt);
+        if (reply.retry === 'now') setImmediate(() => this.pending.get(key) === pt && pt.retry());
+        else pt.served.triggers.add(pt);
+        return;
+      }
       if ('result' in reply) this.reply(pt.id, reply.result);
       else this.replyError(pt.id, reply.error);
     });
@@ -332,6 +339,12 @@ export class Session implements LockHolder {
         'invalid parameters',
         `new schema name (${schema.name}) does not match database name (${served.name})`,
       );
+    const model = served.model;
+    if (model.convert !== undefined) {
+      const converted = convertedDatabase(served.db, schema);
+      void model.convert(converted).then(() => this.reply(m.id, {}));
+      return;
+    }
     convertDatabase(this.server, served, schema);
     this.reply(m.id, {});
   }
