@@ -257,8 +257,9 @@ export class RaftCore {
   private readonly random: () => number;
   private electionBase = 0;
   private electionTimeout = 0;
-  private electionStart = 0;
-  private electionWon = 0;
+  /** null: never (the clock may start at 0). */
+  private electionStart: number | null = null;
+  private electionWon: number | null = null;
   private leadershipTransfer = false;
   private pingTimeout = 0;
   private nVotes = 0;
@@ -533,9 +534,9 @@ export class RaftCore {
       term: this.term_,
       leader: nick(this.leaderSid),
       vote: nick(this.vote),
-      lastElectionStartedMsAgo: this.electionStart ? this.now - this.electionStart : null,
+      lastElectionStartedMsAgo: this.electionStart === null ? null : this.now - this.electionStart,
       lastElectionReason: this.leadershipTransfer ? 'leadership_transfer' : 'timeout',
-      lastElectionWonMsAgo: this.electionWon ? this.now - this.electionWon : null,
+      lastElectionWonMsAgo: this.electionWon === null ? null : this.now - this.electionWon,
       electionTimer: this.electionTimer_,
       electionTimerChangingTo: leader && this.electionTimerNew ? this.electionTimerNew : null,
       logStart: this.logStart_,
@@ -1159,7 +1160,7 @@ export class RaftCore {
       // Commands time out after 2·E without completion or a ping, so they survive one election.
       for (const cmd of [...this.commands.values()]) {
         if (this.commands.get(cmd.eid) !== cmd) continue;
-        if (cmd.timestamp && this.now - cmd.timestamp > this.electionTimer_ * 2) {
+        if (this.now - cmd.timestamp > this.electionTimer_ * 2) {
           this.completeCommand(cmd, cmd.index && this.role_ !== 'leader' ? 'lost leadership' : 'timeout');
         }
       }
@@ -1203,7 +1204,7 @@ export class RaftCore {
     this.hadLeader = false;
     this.nVotes = 0;
     this.electionStart = this.now;
-    this.electionWon = 0;
+    this.electionWon = null;
     this.leadershipTransfer = leadershipTransfer;
     if (this.now >= this.electionTimeout) {
       this.log('info', `term ${this.term_}: ${this.now - this.electionBase} ms timeout expired, starting election`);
