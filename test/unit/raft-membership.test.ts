@@ -480,8 +480,8 @@ describe('the envelope (§2.1, §2.2)', () => {
     expect(s2.core.term()).toBe(0);
     expect(s2.logText()).toEqual(
       expect.arrayContaining([
-        'raft append_request RPC: wrong cluster ffff (expected c1d0)',
-        "raft append_request RPC: misrouted message (addressed to 0003 but we're 0002)",
+        's1: syntax error: Parsing raft append_request RPC failed: wrong cluster ffff (expected c1d0)',
+        "s1: syntax error: Parsing raft append_request RPC failed: misrouted message (addressed to 0003 but we're 0002)",
       ]),
     );
     s2.core.receive('s1', { ...hb, cluster: CID, from: S3 });
