@@ -868,6 +868,17 @@ export class Simulation {
     const gen = conn.gen;
     const target = peer;
     const c = conn;
+    if (lost) {
+      // Over TCP a lost message means a broken connection; OVS relies on that (e.g. the install-snapshot
+      // in-flight flag clears only on reconnect). The connection breaks a little later and comes back.
+      const [from, to] = s.startsWith('o:') ? [n, peer] : [peer, n];
+      this.after(this.rng.next() * 30, () => {
+        if (c.up && c.gen === gen) {
+          this.connDown(from, to, c, false);
+          this.topoDirty = true;
+        }
+      });
+    }
     for (let k = 0; k < copies; k++) {
       const delay = this.rng.chance(0.05) && this.chaos ? this.rng.int(10, 300) : 0.1 + this.rng.next() * 2;
       this.after(delay, () => {
