@@ -92,6 +92,8 @@
  *   - A joiner takes part in elections once its log's configuration includes it, and counts as joined once
  *     that configuration commits (3.1 waits for add_server_reply and never campaigns while joining; both can
  *     wedge a small cluster when that reply is lost).
+ *   - A remove_server_request for the server whose removal is being committed gets "in progress" (3.1 says
+ *     "already not in cluster", success: the target leaves before the new configuration commits).
  *   - Stale add_servers entries are dropped on losing leadership (after the "lost leadership" replies).
  *   - A follower within E of its leader ignores a vote_request without leadership_transfer entirely, as
  *     raft.md §2.6.2 says (3.1's code still records a vote in its own term and replies; harmless either way).
@@ -1619,6 +1621,13 @@ export class RaftCore {
       this.sendAddServerReply(adding.sid, adding.address, false, 'canceled');
       this.addServers.delete(adding.sid);
       return null;
+    }
+    // Improvement over 3.1: the server whose removal is being committed is no longer in the table, and 3.1
+    // answers a repeated request for it (a leaving server retries every E) "already not in cluster", success:
+    // the target then leaves before the configuration without it has committed, and a small cluster can be
+    // left counting a member that is gone.
+    if (this.removeServer && this.removeServer.sid === targetSid) {
+      return this.sendRemoveServerReply(targetSid, requester, unixctl, false, 'in progress');
     }
     const target = this.servers.get(targetSid);
     if (!target) return this.sendRemoveServerReply(targetSid, requester, unixctl, true, 'already not in cluster');

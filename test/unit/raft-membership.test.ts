@@ -184,6 +184,26 @@ describe('leaving and kicking (§2.6.9, §4.3)', () => {
     expect(() => h.restart('s2')).toThrow(/left the cluster/);
   });
 
+  it('(improvement) a leave retried while its removal commits gets "in progress", not an early "already not in cluster"', () => {
+    const h = Harness.cluster(3);
+    elect(h, 's1');
+    const s2 = h.node('s2');
+    s2.core.leave();
+    h.flush(s2);
+    // The leader starts the removal; nobody acknowledges the new configuration yet.
+    h.deliver((m) => m.to === 's1' && m.msg.type === 'remove_server_request');
+    h.drop(() => true);
+    expect(h.node('s1').core.status().removing).toMatchObject({ nickname: 's2', phase: 'removing' });
+    h.advance(1000, ['s2']); // the retry, every E
+    h.deliver((m) => m.to === 's1' && m.msg.type === 'remove_server_request');
+    const replies = h.inflight.filter((m) => m.msg.type === 'remove_server_reply').map((m) => [m.to, shape(m.msg)]);
+    expect(replies).toEqual([['s2', { type: 'remove_server_reply', comment: 'in progress', success: false }]]);
+    h.deliver();
+    expect(s2.left).toBe(false);
+    h.runUntil(() => s2.left);
+    expect([...h.node('s1').core.configuration().keys()]).toEqual([S1, S3]);
+  });
+
   it('cluster/kick: unknown or ambiguous server, on the leader "started removal", on a follower via the leader', () => {
     const h = Harness.cluster(3);
     elect(h, 's1');
