@@ -198,8 +198,9 @@ describe('leaving and kicking (§2.6.9, §4.3)', () => {
     h.deliver((m) => m.to === 's1' && m.msg.type === 'remove_server_request');
     const replies = h.inflight.filter((m) => m.msg.type === 'remove_server_reply').map((m) => [m.to, shape(m.msg)]);
     expect(replies).toEqual([['s2', { type: 'remove_server_reply', comment: 'in progress', success: false }]]);
-    h.deliver();
+    h.deliver((m) => m.msg.type === 'remove_server_reply');
     expect(s2.left).toBe(false);
+    expect(s2.core.isLeaving()).toBe(true);
     h.runUntil(() => s2.left);
     expect([...h.node('s1').core.configuration().keys()]).toEqual([S1, S3]);
   });
