@@ -304,13 +304,16 @@ export class Simulation {
 
   private makeNode(i: number): Node {
     const name = `s${i + 1}`;
+    const sid = this.rng.uuid();
+    const address = `unix:${name}.raft`;
     const node: Node = {
       name,
-      sid: this.rng.uuid(),
-      address: `unix:${name}.raft`,
+      sid,
+      address,
       rng: this.rng.fork(),
       core: null,
-      disk: null as unknown as SimDisk,
+      // Replaced by setup() once every sid is known.
+      disk: new SimDisk({ kind: 'joining', sid, name: 'Sim', localAddress: address, remoteAddresses: [] }),
       gen: 0,
       started: false,
       left: false,
