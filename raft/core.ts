@@ -3,69 +3,101 @@
  * clock or randomness inside: the application feeds inputs and performs the I/O the core asks for.
  *
  * ## Construction
- *   const core = new RaftCore({ state, now, random });
- *   - `state`: the PersistentState the clustered log replayed (raft/log.ts). A member file (snapshot + entries +
- *     term/vote + commit index) or a joining file (`header.kind === 'joining'`, remotes in the header). Throws if
- *     the file says the server left, or (member file) if this server is not in its own configuration
- *     (`server does not belong to cluster`). The election timer is derived from the state (last committed
- *     `election_timer` entry, else the snapshot's).
- *   - `now`: monotonic milliseconds (any origin). `random`: uniform in [0, 1) (election jitter).
- *   A single-member cluster elects itself inside the constructor (§2.6.1).
+ *   const core = new RaftCore({ state, now, random, logLevel? });
+ *   - `state`: the PersistentState raft/log.ts replayed. A member file (snapshot + entries + term/vote + commit
+ *     index) or a joining file (`header.kind === 'joining'`: remotes and optional cid in the header). Throws
+ *     if the file says the server left, or (member file) `server does not belong to cluster` when this server
+ *     is not in its own configuration. The election timer comes from the state (last committed
+ *     `election_timer` entry, else the snapshot's); the configuration from the last `servers` entry.
+ *   - `now`: monotonic milliseconds, any origin (0 is fine). `random`: uniform in [0, 1) (election jitter).
+ *   - `logLevel`: lowest level of log line produced (default 'dbg').
+ *   A one-server cluster elects itself inside the constructor (§2.6.1); the first ready() then holds its
+ *   vote, leader and no-op records. Index 1 is the snapshot; the first entry is index 2.
  *
- * ## The loop (etcd-style Ready loop)
- *   Inputs, each of which may produce output:
- *     tick(now)                     the clock moved (call it when nextTimeout() passes, and before other
- *                                   inputs in a turn; the core's clock is the latest tick's `now`)
- *     receive(session, msg)         a decoded Raft message arrived on a transport session
- *     sessionConnected(session, {outgoing, sid?})   a session (re)connected; give `sid` for outgoing sessions
- *                                   to configured servers (desiredConnections()), omit it for join sessions
- *     sessionDisconnected(session)  a session lost its connection (an outgoing one will reconnect)
- *     sessionClosed(session)        a session is gone for good (incoming sessions end this way)
- *     propose({data, prereq, result})   an OVSDB write: data `[schema|null, txn]`, prereq = lastAppliedEid(),
- *                                   result = a fresh unique eid (the transaction id clients will see)
- *     persisted(seq)                every write with sequence number ≤ seq is durable (fsynced)
- *     writeFailed(error)            a write failed: the member enters failure mode (§2.6.10)
- *     operator commands (cluster/* replies as OpResult {ok, reply|error}, exact strings of §4.3):
- *       leave(), kick(server), changeElectionTimer(ms), setBacklogThreshold(nMsgs, nBytes), failureTest(name),
- *       transferLeadership(reason), shutdown(),
- *       storeSnapshot(data, index) (compaction: `data` is `[schema, txn]` of the applied state at `index`),
- *       maySnapshot() / snapshotRecommended() (the automatic path: when the app's policy says "snapshot now",
- *       call storeSnapshot if maySnapshot(), else snapshotRecommended(), which makes a leader of a
- *       multi-server cluster transfer leadership first).
+ * ## The loop (etcd-style: inputs, then drain ready())
+ *   Inputs:
+ *     tick(now)                     the clock moved; runs due timers. Call it when nextTimeout() is reached and
+ *                                   before other inputs of a turn (the core's clock is the latest tick's `now`).
+ *     receive(session, msg)         a decoded Raft message arrived on a session. The envelope checks of §2.2 run
+ *                                   here (wrong cluster / misrouted → dropped with a log line; an unknown cid is
+ *                                   learned), and the session learns its peer sid from its first message.
+ *     sessionConnected(session, {outgoing, sid?})   a session (re)connected. For outgoing sessions to configured
+ *                                   servers give `sid` (desiredConnections() has it); omit it for join sessions
+ *                                   and incoming ones. On outgoing sessions the core answers with hello_request,
+ *                                   add_server_request (joining) or remove_server_request (leaving).
+ *     sessionDisconnected(session)  lost its connection; an outgoing session will reconnect (same id).
+ *     sessionClosed(session)        gone for good (an incoming session's end; counts in "Disconnections").
+ *     propose({data, prereq, result})   an OVSDB write (§2.6.6): data `[schema|null, txn]`, prereq =
+ *                                   lastAppliedEid(), result = a fresh unique eid (the transaction id). A leader
+ *                                   appends it; a follower that knows its leader forwards it; else it fails.
+ *     persisted(seq)                every write with sequence number ≤ seq is durable (fsynced).
+ *     writeFailed(error)            a write failed: permanent failure mode (`Status: failed`, §2.6.10).
+ *   Operator commands (cluster/*; OpResult = {ok: true, reply} | {ok: false, error}, exact texts of §4.3):
+ *     leave(), kick(server) (matching of §4.3, quirk R7), changeElectionTimer(ms: string | number) (atoll
+ *     semantics for strings), setBacklogThreshold(nMsgs, nBytes) (stored; read with backlogThreshold()),
+ *     setFailureTest(scenario) (`test engaged` / `test dismissed` / `unknown test scenario`; OVS's setting is
+ *     process-wide: engage it on every core of the process),
+ *     transferLeadership(reason) (leader only; reason follows "because", e.g. 'this server is shutting down'),
+ *     shutdown() (exit / remove-db: transfers leadership, fails pending commands, goes inert: drain ready()
+ *     one last time and send its messages before closing),
+ *     storeSnapshot(data, index?) (compaction, §1.7: `data` = `[schema, txn]` of the applied state at `index`,
+ *     default appliedIndex(); errors `not storing a duplicate snapshot`, `cannot store a snapshot while …`),
+ *     maySnapshot() and snapshotRecommended() for the automatic path: when the app's policy says "snapshot
+ *     now", call storeSnapshot() if maySnapshot(), else snapshotRecommended() (a leader of several servers
+ *     then logs `Transferring leadership to write a snapshot.`, hands over and becomes follower). The manual
+ *     ovsdb-server/compact calls storeSnapshot() directly, on any role.
  *
- *   Output, drained with ready() (hasReady() says whether there is any), in this order of duties:
- *     writes     durable writes, in order, each with a sequence number `seq`:
- *                  {kind:'record', record}  append one LogRecord to the file;
- *                  {kind:'replace', header, records}  replace the file (`.tmp` + rename, §1.7) by the header and
- *                  these records (compaction and snapshot install).
- *                Write them in order, fsync, then call persisted(lastSeq). Nothing else is required: messages
- *                that depend on a write are held inside the core until persisted() covers it (§2.6.10), and
- *                the leader counts its own copy of an entry only then.
- *     messages   {session, message}: send `message` on that session now. (A message for a server goes on the
- *                first connected session whose peer is that server; "every session" messages — a joiner's
- *                add_server_request — come as one per session.) Messages are never held for the app to order.
- *     snapshot   non-null: replace the database by this snapshot (`data` = `[schema, txn]`), before `committed`.
- *     committed  every newly committed entry in index order, {index, entry}; apply those with `data` (their
- *                `eid` is the transaction id); configuration and election-timer entries are informational.
- *                Entries count as applied once returned (appliedIndex(), lastAppliedEid()).
- *     results    outcomes of propose(): {eid, status, commitIndex}. On `success`, reply to the client once
- *                appliedIndex() ≥ commitIndex (a follower gets the leader's reply before it has applied).
- *                Other statuses are the internal "cluster error" of §3.3 (retry the transaction).
- *     logs       {module, level, text} lines of §4.5 (raft / raft_rpc); no rate limiting is applied.
- *     left       true once: this server has left the cluster (note "left" written): remove the database.
- *     crash      non-null: a failure test fired (§4.3). Write `writes` (no fsync needed) and send
- *                `messages`, then log `crash` as fatal and exit abnormally. The core is inert afterwards.
+ *   Output — ready() returns everything produced since the last call (hasReady() says if there is any):
+ *     writes     durable writes in order, each with a sequence number `seq`:
+ *                  {kind:'record', record}            append this LogRecord to the file;
+ *                  {kind:'replace', header, records}  replace the file (`.tmp` + rename, §1.7) by this member
+ *                                                     header (snapshot inside) and these records.
+ *                Write them in order, fsync, call persisted(last seq). That is the whole contract: a message
+ *                that depends on a write (a vote, an append acknowledgement, a vote request, a snapshot reply,
+ *                any message of a new term) is held inside the core until persisted() covers the write, and
+ *                dropped if its term has passed by then; the leader counts its own copy of an entry only then.
+ *     messages   {session, message}: send now, in order, on that session. (A message for a server goes on the
+ *                first connected session whose peer is that server; a joiner's add_server_request goes on
+ *                every connected session, one item each.) If the session is gone, drop the message.
+ *     snapshot   non-null: load this snapshot (`data` = `[schema, txn]`) as the database, before `committed`.
+ *                At start this is the file's snapshot; later, one installed from the leader. None while joining.
+ *     committed  the newly committed entries in index order, {index, entry}: apply those with `data` (their
+ *                `eid` is the transaction id); no-op, configuration and election-timer entries are informational.
+ *                Returned entries count as applied (appliedIndex(), lastAppliedEid()).
+ *     results    outcomes of propose(): {eid, status, commitIndex}. `success` carries the entry's index: reply
+ *                to the client once appliedIndex() ≥ commitIndex (a follower hears from the leader before it has
+ *                applied). Any other status is the internal "cluster error" of §3.3: retry the transaction.
+ *     logs       {module: 'raft' | 'raft_rpc', level, text}: the lines of §4.5 with OVS's texts.
+ *     left       true once: this server left the cluster (note "left" written): remove the database.
+ *     crash      non-null: a crash failure test fired, e.g. "Raft test: crash before sending append_request.":
+ *                write `writes` (no fsync needed) and send `messages`, then log it as fatal and exit abnormally.
+ *                The core ignores every input afterwards.
  *
  * ## Queries
- *   status() (cluster/status minus sessions; see raft/status.ts formatClusterStatus), isConnected() (§3.1, logs
- *   the `raft_is_connected: …` DBG lines), isLeader(), isJoining(), isLeaving(), hasLeft(), isFailed(), role(),
- *   term(), leader(), cid() (null while unknown), sid(), name(), commitIndex(), appliedIndex(), lastAppliedEid()
- *   (the prereq for the next proposal), currentEid() (last data entry in the log), logStart(), logEnd(),
- *   entryAt(i), electionTimer(), nextTimeout() (arm one timer for it), desiredConnections() (outgoing sessions
- *   to keep open; close others unless keepAllOutgoing()), backlogThreshold(), logLength().
+ *   status() — everything cluster/status shows except the session list (raft/status.ts formatClusterStatus
+ *   prints the exact text); isConnected() (§3.1 `_Server.connected`; logs `raft_is_connected: true` on each
+ *   false → true change and `raft_is_connected: false`, rate-limited as in OVS, at DBG); isLeader(), role(),
+ *   term(), leader(), isJoining(), isLeaving(), hasLeft(), isFailed(); sid(), cid() (null while not known),
+ *   name(); commitIndex(), appliedIndex(), lastAppliedEid() (prereq of the next proposal), currentEid() (last
+ *   data entry in the log); logStart(), logEnd(), entryAt(i), snapshot(), configuration(), electionTimer(),
+ *   logLength(), backlogThreshold(), failureTest();
+ *   nextTimeout() — when to call tick() next (Infinity: never; arm one timer);
+ *   desiredConnections() — outgoing sessions to maintain ({address, sid | null}: every configured server, and
+ *   the remotes while joining); close other outgoing sessions unless keepAllOutgoing() (this server is not in
+ *   its own configuration yet); membershipVersion() changes whenever either may have changed.
  *
- * Sessions are identified by the app's SessionId values; the core remembers each session's peer sid (learned
- * from the first message on it, §2.1) and whether it is connected.
+ * ## Where this differs from 3.1 (all wire-compatible; raft.md §2 otherwise)
+ *   - A vote_request with a stale term gets a vote_reply carrying our term and our real vote (3.1 is silent;
+ *     a candidate outside the requester's configuration could then hold a higher term forever).
+ *   - A joiner takes part in elections once its log's configuration includes it, and counts as joined once
+ *     that configuration commits (3.1 waits for add_server_reply and never campaigns while joining; both can
+ *     wedge a small cluster when that reply is lost).
+ *   - A remove_server_request for the server whose removal is being committed gets "in progress" (3.1 says
+ *     "already not in cluster", success: the target leaves before the new configuration commits).
+ *   - Stale add_servers entries are dropped on losing leadership (after the "lost leadership" replies).
+ *   - A follower within E of its leader ignores a vote_request without leadership_transfer entirely, as
+ *     raft.md §2.6.2 says (3.1's code still records a vote in its own term and replies; harmless either way).
+ *   - nextTimeout() is Infinity for a leaving server or one outside its configuration (3.1 spins there).
  */
 import { DurabilityGate, messageTerm } from './durability.ts';
 import { atoll, bestMatch, newServer, nickname, phaseText, serversOf, short, type ServerState } from './membership.ts';
@@ -257,8 +289,9 @@ export class RaftCore {
   private readonly random: () => number;
   private electionBase = 0;
   private electionTimeout = 0;
-  private electionStart = 0;
-  private electionWon = 0;
+  /** null: never (the clock may start at 0). */
+  private electionStart: number | null = null;
+  private electionWon: number | null = null;
   private leadershipTransfer = false;
   private pingTimeout = 0;
   private nVotes = 0;
@@ -266,6 +299,9 @@ export class RaftCore {
   private hadLeader = false;
   private everHadLeader = false;
   private lastConnectedState = false;
+  /** Token bucket of OVS's rate limit (5 a minute, bursts of 5) for `raft_is_connected: false`. */
+  private connLogTokens = 5 * 60_000;
+  private connLogTs: number | null = null;
 
   private joining: boolean;
   private remoteAddresses: string[];
@@ -438,14 +474,22 @@ export class RaftCore {
 
   /**
    * §3.1 `_Server.connected`: joined, not leaving/left/failed, has seen a leader since start, and not a candidate
-   * whose previous round already timed out. Logs `raft_is_connected: false` (each time) and
-   * `raft_is_connected: true` (on each false → true change) at DBG, as OVS does.
+   * whose previous round already timed out. Logs `raft_is_connected: false` (rate-limited: 5 a minute, bursts
+   * of 5) and `raft_is_connected: true` (on each false → true change) at DBG, as OVS does.
    */
   isConnected(): boolean {
     const ret =
       !this.candidateRetrying && !this.joining && !this.leaving && !this.left && !this.failed && this.everHadLeader;
-    if (!ret) this.log('dbg', 'raft_is_connected: false');
-    else if (!this.lastConnectedState) this.log('dbg', 'raft_is_connected: true');
+    if (!ret) {
+      if (this.connLogTs !== null) this.connLogTokens = Math.min(5 * 60_000, this.connLogTokens + (this.now - this.connLogTs) * 5);
+      this.connLogTs = this.now;
+      if (this.connLogTokens >= 60_000) {
+        this.connLogTokens -= 60_000;
+        this.log('dbg', 'raft_is_connected: false');
+      }
+    } else if (!this.lastConnectedState) {
+      this.log('dbg', 'raft_is_connected: true');
+    }
     this.lastConnectedState = ret;
     return ret;
   }
@@ -533,9 +577,9 @@ export class RaftCore {
       term: this.term_,
       leader: nick(this.leaderSid),
       vote: nick(this.vote),
-      lastElectionStartedMsAgo: this.electionStart ? this.now - this.electionStart : null,
+      lastElectionStartedMsAgo: this.electionStart === null ? null : this.now - this.electionStart,
       lastElectionReason: this.leadershipTransfer ? 'leadership_transfer' : 'timeout',
-      lastElectionWonMsAgo: this.electionWon ? this.now - this.electionWon : null,
+      lastElectionWonMsAgo: this.electionWon === null ? null : this.now - this.electionWon,
       electionTimer: this.electionTimer_,
       electionTimerChangingTo: leader && this.electionTimerNew ? this.electionTimerNew : null,
       logStart: this.logStart_,
@@ -619,12 +663,12 @@ export class RaftCore {
           this.cid_ = msg.cluster;
           this.log('info', `learned cluster ID ${short(msg.cluster)}`, 'raft_rpc');
         } else {
-          this.log('info', `raft ${msg.type} RPC: wrong cluster ${short(msg.cluster)} (expected ${short(this.cid_)})`);
+          this.rpcError(session, msg, `wrong cluster ${short(msg.cluster)} (expected ${short(this.cid_)})`);
           return;
         }
       }
       if (msg.to !== undefined && msg.to !== this.sid_) {
-        this.log('info', `raft ${msg.type} RPC: misrouted message (addressed to ${short(msg.to)} but we're ${short(this.sid_)})`);
+        this.rpcError(session, msg, `misrouted message (addressed to ${short(msg.to)} but we're ${short(this.sid_)})`);
         return;
       }
       // The first message on a session tells whose session it is; later ones must agree (§2.1).
@@ -922,6 +966,11 @@ export class RaftCore {
     if (LEVEL_RANK[level] <= this.logRank) this.out.logs.push({ module, level, text });
   }
 
+  /** How OVS logs a message its parser refused (minus the `syntax "<params>": ` part: the codec has the text). */
+  private rpcError(session: SessionId, msg: RaftMessage, why: string): void {
+    this.log('info', `${String(session)}: syntax error: Parsing raft ${msg.type} RPC failed: ${why}`);
+  }
+
   private cidShort(): string {
     return this.cid_ ? short(this.cid_) : '0000';
   }
@@ -1159,7 +1208,7 @@ export class RaftCore {
       // Commands time out after 2·E without completion or a ping, so they survive one election.
       for (const cmd of [...this.commands.values()]) {
         if (this.commands.get(cmd.eid) !== cmd) continue;
-        if (cmd.timestamp && this.now - cmd.timestamp > this.electionTimer_ * 2) {
+        if (this.now - cmd.timestamp > this.electionTimer_ * 2) {
           this.completeCommand(cmd, cmd.index && this.role_ !== 'leader' ? 'lost leadership' : 'timeout');
         }
       }
@@ -1203,7 +1252,7 @@ export class RaftCore {
     this.hadLeader = false;
     this.nVotes = 0;
     this.electionStart = this.now;
-    this.electionWon = 0;
+    this.electionWon = null;
     this.leadershipTransfer = leadershipTransfer;
     if (this.now >= this.electionTimeout) {
       this.log('info', `term ${this.term_}: ${this.now - this.electionBase} ms timeout expired, starting election`);
@@ -1572,6 +1621,13 @@ export class RaftCore {
       this.sendAddServerReply(adding.sid, adding.address, false, 'canceled');
       this.addServers.delete(adding.sid);
       return null;
+    }
+    // Improvement over 3.1: the server whose removal is being committed is no longer in the table, and 3.1
+    // answers a repeated request for it (a leaving server retries every E) "already not in cluster", success:
+    // the target then leaves before the configuration without it has committed, and a small cluster can be
+    // left counting a member that is gone.
+    if (this.removeServer && this.removeServer.sid === targetSid) {
+      return this.sendRemoveServerReply(targetSid, requester, unixctl, false, 'in progress');
     }
     const target = this.servers.get(targetSid);
     if (!target) return this.sendRemoveServerReply(targetSid, requester, unixctl, true, 'already not in cluster');

@@ -27,7 +27,11 @@ export class Replay {
   left = false;
   private recordNo = 0;
 
-  constructor(header: ClusterHeader) {
+  /** `lenient`: accept a second vote in one term (the last wins), for end-to-end-only experiments. */
+  constructor(
+    header: ClusterHeader,
+    private readonly lenient = false,
+  ) {
     this.header = header;
     this.snapshot = header.kind === 'member' ? header.snapshot : EMPTY_SNAPSHOT;
     this.commitIndex = this.snapshot.index;
@@ -41,7 +45,7 @@ export class Replay {
   }
 
   clone(): Replay {
-    const r = new Replay(this.header);
+    const r = new Replay(this.header, this.lenient);
     r.snapshot = this.snapshot;
     r.entries = [...this.entries];
     r.term = this.term;
@@ -94,7 +98,7 @@ export class Replay {
       }
       case 'vote':
         if (r.term < this.term) this.fail(`votes for term ${r.term} but current term is ${this.term}`);
-        if (this.vote !== null && this.vote !== r.vote) this.fail(`votes for ${r.vote} in term ${r.term} but already voted for ${this.vote}`);
+        if (this.vote !== null && this.vote !== r.vote && !this.lenient) this.fail(`votes for ${r.vote} in term ${r.term} but already voted for ${this.vote}`);
         this.vote = r.vote;
         return;
       case 'commit_index':
@@ -134,8 +138,8 @@ export class SimDisk {
   readonly durable: Replay;
   private unsynced: DurableWrite[] = [];
 
-  constructor(header: ClusterHeader) {
-    this.durable = new Replay(header);
+  constructor(header: ClusterHeader, lenient = false) {
+    this.durable = new Replay(header, lenient);
   }
 
   write(w: DurableWrite): void {

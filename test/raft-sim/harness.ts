@@ -1,8 +1,8 @@
 // A hand-driven network of RaftCores for focused tests: the test decides which messages arrive, when disks
 // sync and when time passes. One session per pair of servers, named after the peer; a message for server X
 // goes to X. Every durable write lands on a SimDisk (so files are checked against OVS's reader rules).
-import { RaftCore, type CommandResult, type CommittedEntry, type LogLine, type Outgoing } from '../../raft/core.ts';
-import type { ClusterHeader, RaftMessage, Snapshot, Uuid } from '../../raft/types.ts';
+import { RaftCore, type CommandResult, type CommittedEntry, type DurableWrite, type LogLine, type Outgoing } from '../../raft/core.ts';
+import type { ClusterHeader, LogRecord, RaftMessage, Snapshot, Uuid } from '../../raft/types.ts';
 import { SimDisk } from './disk.ts';
 import { Rng } from './rng.ts';
 
@@ -23,6 +23,8 @@ export class HNode {
   core!: RaftCore;
   disk: SimDisk;
   logs: LogLine[] = [];
+  /** Every durable write the core asked for, in order. */
+  writes: DurableWrite[] = [];
   results: CommandResult[] = [];
   applied: CommittedEntry[] = [];
   snapshots: Snapshot[] = [];
@@ -36,7 +38,9 @@ export class HNode {
     readonly name: string,
     header: ClusterHeader,
     private readonly h: Harness,
+    autoSync: boolean,
   ) {
+    this.autoSync = autoSync;
     this.disk = new SimDisk(header);
     this.rng = new Rng(Number(name.replace(/\D/g, '')) * 7919);
     this.boot();
@@ -60,6 +64,11 @@ export class HNode {
 
   logText(): string[] {
     return this.logs.map((l) => l.text);
+  }
+
+  /** The LogRecords written (file replacements as a marker), without sequence numbers. */
+  records(): Array<LogRecord | { readonly type: 'replace' }> {
+    return this.writes.map((w) => (w.kind === 'record' ? w.record : { type: 'replace' as const }));
   }
 }
 
@@ -101,8 +110,8 @@ export class Harness {
     return { kind: 'joining', sid: sidOf(name), name: 'Ex', localAddress: `unix:${name}.raft`, remoteAddresses: remotes.map((r) => `unix:${r}.raft`) };
   }
 
-  add(name: string, header: ClusterHeader): HNode {
-    const n = new HNode(name, header, this);
+  add(name: string, header: ClusterHeader, opts: { autoSync?: boolean } = {}): HNode {
+    const n = new HNode(name, header, this, opts.autoSync ?? true);
     this.nodes.set(name, n);
     this.flush(n);
     return n;
@@ -150,6 +159,7 @@ export class Harness {
     for (let guard = 0; n.core.hasReady() && guard < 100; guard++) {
       const r = n.core.ready();
       for (const w of r.writes) n.disk.write(w);
+      n.writes.push(...r.writes);
       n.logs.push(...r.logs);
       n.results.push(...r.results);
       if (r.snapshot) n.snapshots.push(r.snapshot);
