@@ -11,7 +11,7 @@ import { DbRefError } from '../server/db-remotes.ts';
 import { TlsSettings } from '../server/tls.ts';
 import { UnixctlServer } from '../server/unixctl.ts';
 import { daemonize, notifyStartupComplete, saveRuntimeState, describeStatus } from './daemon.ts';
-import { addFileToUnlink, exitCleanup } from './fatal-signal.ts';
+import { addFileToUnlink, exitCleanup, fatalCleanup } from './fatal-signal.ts';
 import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_TEXT, type ServerOptions } from './options.ts';
 import { getLogger, vlogCommands } from './vlog.ts';
 import { LockfileError } from '../storage/lockfile.ts';
@@ -68,6 +68,11 @@ export async function main(argv: string[]): Promise<void> {
     columnDiffDisabled: opts.disableFileColumnDiff,
     onConfigChange: () => persist(),
     traceUpstream: () => jsonrpcLog.isEnabled('dbg'),
+    fatal: (message) => {
+      process.stderr.write(`${PROGRAM}: ${message}\n`);
+      fatalCleanup();
+      process.exit(1);
+    },
   });
   const persist = () => {
     if (!opts.monitor) return;

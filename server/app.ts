@@ -45,6 +45,8 @@ export interface AppOptions {
   readonly onConfigChange?: () => void;
   /** True while upstream JSON-RPC traffic should be logged (`-vjsonrpc:dbg`), as the reference does. */
   readonly traceUpstream?: () => boolean;
+  /** Dies at once with `message` (ovs_fatal: stderr, the fatal-signal cleanup, exit status 1). */
+  readonly fatal?: (message: string) => void;
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -287,6 +289,15 @@ export class ServerApp {
         void member.close();
         this.opts.onConfigChange?.();
         for (const fn of this.dbListeners) fn();
+      },
+      onCrash: (text) => {
+        // The listeners' socket files go with the process, as the reference's fatal exit unlinks them.
+        for (const e of this.live.values()) e.remote.close();
+        if (this.opts.fatal) this.opts.fatal(text);
+        else {
+          process.stderr.write(`ovsdb-server: ${text}\n`);
+          process.exit(1);
+        }
       },
     });
     this.clusters.set(name, model);

@@ -16,7 +16,7 @@ import type { Commit } from '../storage/database.ts';
 import type { Database } from '../storage/database.ts';
 import { ClusteredDatabase, snapshotData, type ClusterHost } from '../storage/clustered.ts';
 import { commitToRecordText } from '../storage/file.ts';
-import type { CommandStatus, Uuid } from '../raft/types.ts';
+import type { Uuid } from '../raft/types.ts';
 import type {
   DatabaseModel,
   DatabaseWriter,
@@ -31,14 +31,19 @@ import { UnixctlError, type UnixctlServer } from './unixctl.ts';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
-/** Statuses after which re-executing at once would only fail again: wait for a change. */
-const RETRY_ON_CHANGE: ReadonlySet<CommandStatus> = new Set(['not leader', 'prerequisite check failed']);
+/**
+ * How long a write that failed with `not leader` waits, at most, before it is executed again when nothing
+ * else wakes it (a leader appearing or a commit do): the leader may be known but momentarily unreachable.
+ */
+const NOT_LEADER_RETRY_MS = 500;
 
 export interface ClusterModelOptions {
   readonly server: OvsdbServer;
   readonly log: RpcLog;
   /** The member left the cluster (or was kicked): the application forgets the database. */
   readonly onLeft: (name: string) => void;
+  /** A failure test asked for a crash: die at once, as ovs_fatal does (message to stderr, exit 1). */
+  readonly onCrash: (text: string) => void;
 }
 
 export class ClusterModel implements DatabaseModel {
@@ -80,10 +85,7 @@ export class ClusterModel implements DatabaseModel {
         this.opts.log('ovsdb_server', 'INFO', `removing database ${this.name} because storage disconnected permanently`);
         this.opts.onLeft(this.name);
       },
-      crash: (text) => {
-        this.opts.log('raft', 'ERR', text);
-        process.exit(1);
-      },
+      crash: (text) => this.opts.onCrash(text),
     };
     this.member.start(host);
   }
@@ -124,9 +126,28 @@ export class ClusterModel implements DatabaseModel {
   /** Proposes entry data; `result` is the reply on success. */
   proposeData(data: JsonValue, done: (reply: WriteReply) => void, result: JsonValue): void {
     void this.member.propose(data).then((o) => {
-      if (o.ok) done({ result });
-      else done({ retry: RETRY_ON_CHANGE.has(o.status) ? 'change' : 'now' });
+      if (o.ok) return done({ result });
+      if (this.member.core.hasLeft() || this.member.core.isFailed()) return; // the database goes away
+      if (o.status === 'not leader') {
+        done({ retry: 'change' });
+        this.armRetry();
+        return;
+      }
+      // §3.3: executed again once every data entry in our log is applied, so the prerequisite can match.
+      void this.member.whenLogApplied().then(() => done({ retry: 'now' }));
     });
+  }
+
+  private retryTimer: NodeJS.Timeout | null = null;
+
+  private armRetry(): void {
+    if (this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.served !== null && this.opts.server.databases.get(this.name) === this.served)
+        this.opts.server.retryTriggers(this.served);
+    }, NOT_LEADER_RETRY_MS);
+    this.retryTimer.unref();
   }
 
   /**
@@ -150,7 +171,8 @@ export class ClusterModel implements DatabaseModel {
         void this.member.propose(data).then((o) => {
           if (o.ok) return resolve();
           if (this.member.core.hasLeft() || this.member.core.isFailed()) return resolve();
-          setTimeout(attempt, RETRY_ON_CHANGE.has(o.status) ? 100 : 0);
+          if (o.status === 'not leader') setTimeout(attempt, NOT_LEADER_RETRY_MS);
+          else void this.member.whenLogApplied().then(attempt);
         });
       };
       attempt();

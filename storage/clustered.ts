@@ -137,6 +137,7 @@ export class ClusteredDatabase {
   private membershipVersion = -1;
   private readonly waiters = new Map<Uuid, Waiter>();
   private readonly appliedWaiters: Array<{ index: number; eid: Uuid }> = [];
+  private logAppliedWaiters: Array<{ index: number; resolve: () => void }> = [];
   private lastState = '';
   private closed = false;
   /** Contents that arrived before start() (the replay at open). */
@@ -231,6 +232,25 @@ export class ClusteredDatabase {
     });
   }
 
+  /**
+   * Resolves once this member has applied every data entry its log holds (§3.3: a transaction that failed
+   * its prerequisite is executed again only then, so that its new prerequisite can match).
+   */
+  whenLogApplied(): Promise<void> {
+    const target = this.lastDataIndex();
+    if (this.core.appliedIndex() >= target) return Promise.resolve();
+    return new Promise((resolve) => this.logAppliedWaiters.push({ index: target, resolve }));
+  }
+
+  private lastDataIndex(): number {
+    const applied = this.core.appliedIndex();
+    for (let i = this.core.logEnd() - 1; i > applied; i--) {
+      const e = this.core.entryAt(i);
+      if (e !== undefined && e.data !== undefined) return i;
+    }
+    return applied;
+  }
+
   isConnected(): boolean {
     return this.core.isConnected();
   }
@@ -288,6 +308,7 @@ export class ClusteredDatabase {
     if (this.compactTimer) clearInterval(this.compactTimer);
     for (const w of this.waiters.values()) w.resolve({ ok: false, status: 'server shutdown' });
     this.waiters.clear();
+    for (const w of this.logAppliedWaiters.splice(0)) w.resolve();
     // The become_leader message must leave before the sessions close.
     const transport = this.transport;
     const file = this.file;
@@ -424,6 +445,13 @@ export class ClusteredDatabase {
     while (this.appliedWaiters.length > 0 && this.appliedWaiters[0].index <= index) {
       const w = this.appliedWaiters.shift()!;
       this.finish(w.eid, { ok: true });
+    }
+    if (this.logAppliedWaiters.length > 0) {
+      const ready = this.logAppliedWaiters.filter((w) => w.index <= index);
+      if (ready.length > 0) {
+        this.logAppliedWaiters = this.logAppliedWaiters.filter((w) => w.index > index);
+        for (const w of ready) w.resolve();
+      }
     }
   }
 
