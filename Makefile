@@ -8,10 +8,10 @@ DEBIAN_PKGS := openvswitch-switch openvswitch-common ovn-central ovn-common pyth
 
 all: build
 
-# npm 11 with omit-lockfile-registry-resolved (as these machines are set up) writes a lock that `npm ci`
-# rejects for other platforms' optional packages; `npm install` installs the same locked versions.
+# Exactly the locked versions; never rewrites package-lock.json. The lock lists every platform's optional
+# native packages (test/unit/package-lock.test.ts checks that it stays so).
 $(NODE_MODULES_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+	npm ci --no-audit --no-fund
 	@touch $@
 
 npm-deps: $(NODE_MODULES_STAMP)
