@@ -14,6 +14,7 @@ import { daemonize, notifyStartupComplete, saveRuntimeState, describeStatus } fr
 import { addFileToUnlink, exitCleanup } from './fatal-signal.ts';
 import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_TEXT, type ServerOptions } from './options.ts';
 import { getLogger, vlogCommands } from './vlog.ts';
+import { startMemoryRelief } from './memory-relief.ts';
 import { LockfileError } from '../storage/lockfile.ts';
 import { setupReplication } from '../replication/setup.ts';
 
@@ -156,6 +157,7 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   persist();
+  if (process.env['OVSDB_TS_MEMORY_RELIEF'] !== '0') startMemoryRelief();
   notifyStartupComplete();
   if (opts.run === null) getLogger('ovsdb_server').info(VERSION_TEXT);
   replication.start();
