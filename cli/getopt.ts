@@ -6,9 +6,9 @@
 // takes only an attached argument, `--` ends the options.
 //
 // The scan alone decides --help, --version and every option error, in command-
-// line order like the C server.  It needs none of yargs, pino or koffi, so the
-// entry point runs it before loading the server (options.ts then hands the
-// scanned list to yargs).
+// line order like the C server.  It needs neither koffi nor the engine, so the
+// entry point runs it before loading the server (options.ts then turns the
+// scanned list into ServerOptions).
 
 import { parseVlogSpec, defaultLogFile } from './vlog.ts';
 import { defaultRundir } from './pidfile.ts';
