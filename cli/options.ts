@@ -7,7 +7,7 @@ import { setVlogLevels, setLogFile, configureSyslog, defaultLogFile } from './vl
 import { defaultRundir, resolvePidfilePath } from './pidfile.ts';
 import { PROGRAM, defaultDatabase, scanServerArgs, type ExitResult, type Scanned } from './getopt.ts';
 
-export { PROGRAM, VERSION_TEXT, defaultDatabase, usageText } from './getopt.ts';
+export { PROGRAM, VERSION_OUTPUT, VERSION_TEXT, defaultDatabase, usageText } from './getopt.ts';
 
 export type StorageKind = 'file' | 'lmdb';
 

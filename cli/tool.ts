@@ -14,6 +14,7 @@ import { LockfileError } from '../storage/lockfile.ts';
 import { RecordLog, type CorruptionPolicy } from '../storage/log.ts';
 import { engineOf, openWritable, readDb, readDbSchema, readSchemaFile, writeNewDb, type Engine } from './tool-db.ts';
 import { ShowLogRenderer } from './tool-show-log.ts';
+import { versionText } from './version.ts';
 
 export const DEFAULT_DB = '/etc/openvswitch/conf.db';
 export const DEFAULT_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -309,7 +310,7 @@ export async function runTool(argv: readonly string[], io: ToolIo = processIo): 
   try {
     const parsed = parseArgs(argv);
     if ('exit' in parsed) {
-      io.stdout(parsed.exit === 'help' ? HELP.replaceAll('%P', program) : `${program} (ovsdb-ts) 3.1.0\n`);
+      io.stdout(parsed.exit === 'help' ? HELP.replaceAll('%P', program) : versionText(program));
       return 0;
     }
     const [cmd, ...rest] = parsed.args;
