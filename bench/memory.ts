@@ -8,7 +8,7 @@
 //   messages64m  3 transactions of 64 MiB each (64 values of 1 MiB in one map), one monitor_cond client
 //   churn        10 rounds of 1,000 clients that connect, monitor, and disconnect; RSS after each round
 //
-// Readings: "just after" the load (1 s of quiet) and "settled" (10 s later, the load still connected), since
+// Readings: "just after" the load (1 s of quiet) and "settled" (15 s later, the load still connected), since
 // ours returns memory once idle (cli/memory-relief.ts) and the C server's RSS does not move. RSS is VmRSS,
 // anon its RssAnon part, peak is VmHWM. For ours, "heap" is V8's used heap after a forced full GC
 // (bench/lib/memory-probe.mjs, preloaded with NODE_OPTIONS), read after RSS.
@@ -54,7 +54,7 @@ const SCALE = quick
 
 const MiB = 1024 * 1024;
 const JUST_AFTER_MS = 1000;
-const SETTLE_MS = 10_000;
+const SETTLE_MS = 15_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
@@ -257,9 +257,11 @@ const SCENARIOS: Scenario[] = [
         await Promise.all(clients.map((c) => monitorCond(c)));
         await closeAll(clients);
         await sleep(500);
-        // The heap probe's forced GC would flatter the rounds after it: only after the first and the last.
-        const ends = round === 1 || round === SCALE.churnRounds;
-        if (ends || round === Math.ceil(SCALE.churnRounds / 2)) figures[`just after round ${round}`] = await probe.read(ends);
+        // The heap probe's forced GC would flatter the readings after it: only after the first round (and
+        // once settled, below).
+        if (round === 1 || round === Math.ceil(SCALE.churnRounds / 2) || round === SCALE.churnRounds) {
+          figures[`just after round ${round}`] = await probe.read(round === 1);
+        }
       }
       await sleep(SETTLE_MS);
       figures['settled'] = await probe.read();
