@@ -6,9 +6,11 @@ DEBIAN_PKGS := openvswitch-switch openvswitch-common ovn-central ovn-common pyth
 
 .PHONY: all build deps npm-deps os-deps typecheck test unit run bench bench-quick install uninstall clean
 
-# `make install PREFIX=/opt/ovsdb-ts`: the tree goes to $(LIBDIR), its two commands are linked into
-# $(PREFIX)/bin. Relative links and paths only: the installed tree can be moved or copied as a whole.
-PREFIX ?= /usr/local
+# `make install [PREFIX=…]`: the tree goes to $(LIBDIR), its two commands are linked into $(PREFIX)/bin.
+# Relative links and paths only: the installed tree can be moved or copied as a whole. The default keeps
+# ours out of the system's PATH (contrib/systemd puts /opt/ovsdb-ts/bin first where wanted); with
+# PREFIX=/usr/local, `ovsdb-server` in /usr/local/bin comes before /usr/sbin's for everyone.
+PREFIX ?= /opt/ovsdb-ts
 LIBDIR := $(PREFIX)/lib/ovsdb-ts
 
 all: build

@@ -3,7 +3,7 @@
 // commands.  An enabled message becomes one record, rendered straight to the
 // console/syslog/file lines of the destinations its levels reach.  (pino was
 // the core once: it turned each record into JSON that its destination parsed
-// back, and its module graph alone cost 6.7 MiB of resident memory.)
+// back.)
 //
 // Writes are synchronous (fs.writeSync), so a line logged right before exit is
 // in the file.
