@@ -11,9 +11,10 @@ import { DbRefError } from '../server/db-remotes.ts';
 import { TlsSettings } from '../server/tls.ts';
 import { UnixctlServer } from '../server/unixctl.ts';
 import { daemonize, notifyStartupComplete, saveRuntimeState, describeStatus } from './daemon.ts';
-import { addFileToUnlink, exitCleanup, removeFileToUnlink, setSignalLogger } from './fatal-signal.ts';
-import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_TEXT, type ServerOptions } from './options.ts';
+import { addFileToUnlink, exitCleanup, fatalCleanup, removeFileToUnlink, setSignalLogger } from './fatal-signal.ts';
+import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_OUTPUT, VERSION_TEXT, type ServerOptions } from './options.ts';
 import { getLogger, vlogCommands } from './vlog.ts';
+import { startMemoryRelief } from './memory-relief.ts';
 import { LockfileError } from '../storage/lockfile.ts';
 import { setupReplication } from '../replication/setup.ts';
 import { runReplay, startRecording, startReplay } from '../server/replay.ts';
@@ -21,6 +22,8 @@ import { ovsRundir } from '../server/jsonrpc-address.ts';
 import path from 'node:path';
 
 const PROGRAM = 'ovsdb-server';
+/** At most this long, startup waits for relays' first sync (see below). */
+const RELAY_STARTUP_WAIT_MS = 2000;
 
 function fatal(msg: string): never {
   process.stderr.write(`${PROGRAM}: ${msg}\n`);
@@ -71,6 +74,7 @@ export async function main(argv: string[]): Promise<void> {
   } else if (recordDir !== null) startRecording(recordDir);
 
   let replication: ReturnType<typeof setupReplication> | null = null;
+  const jsonrpcLog = getLogger('jsonrpc');
   const app: ServerApp = new ServerApp({
     // The LMDB engine (and its native module) loads only when asked for.
     open:
@@ -82,6 +86,12 @@ export async function main(argv: string[]): Promise<void> {
     standaloneHistory: opts.standaloneHistory,
     socketFiles: { add: addFileToUnlink, remove: removeFileToUnlink },
     onConfigChange: () => persist(),
+    traceUpstream: () => jsonrpcLog.isEnabled('dbg'),
+    fatal: (message) => {
+      process.stderr.write(`${PROGRAM}: ${message}\n`);
+      fatalCleanup();
+      process.exit(1);
+    },
   });
   const persist = () => {
     if (!opts.monitor) return;
@@ -132,7 +142,7 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   const ctlPath = resolveUnixctlPath(opts.unixctl);
-  const ctl = new UnixctlServer({ programName: PROGRAM, log: rpcLog });
+  const ctl = new UnixctlServer({ programName: PROGRAM, versionText: VERSION_OUTPUT, log: rpcLog });
   for (const c of vlogCommands) ctl.register(c.name, c.usage, c.minArgs, c.maxArgs, (args) => c.run(args));
   app.registerCommands(ctl);
   replication = setupReplication(app, ctl, {
@@ -156,11 +166,14 @@ export async function main(argv: string[]): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     replication?.close();
-    app.close();
-    void ctl.close().finally(() => {
-      exitCleanup();
-      process.exit(code);
-    });
+    // Clustered members hand leadership on before the process goes (raft.md §2.6.8).
+    void app
+      .close()
+      .then(() => ctl.close())
+      .finally(() => {
+        exitCleanup();
+        process.exit(code);
+      });
   };
   app.onExit(() => shutdown(0));
 
@@ -174,6 +187,17 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   persist();
+  // Relays whose source is reachable are in sync before --detach returns (the reference races here: its
+  // relay may still be connecting when the parent exits). Bounded: a source that is down does not hold us.
+  if (app.relays.size > 0) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...app.relays.values()].map((r) => r.firstAttempt)),
+      new Promise<void>((r) => (timer = setTimeout(r, RELAY_STARTUP_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+  if (process.env['OVSDB_TS_MEMORY_RELIEF'] !== '0') startMemoryRelief();
   notifyStartupComplete();
   if (opts.run === null) getLogger('ovsdb_server').info(VERSION_TEXT);
   replication.start();

@@ -14,6 +14,27 @@ import { LockfileError } from '../storage/lockfile.ts';
 import { RecordLog, type CorruptionPolicy } from '../storage/log.ts';
 import { engineOf, openWritable, readDb, readDbSchema, readSchemaFile, writeNewDb, type Engine } from './tool-db.ts';
 import { ShowLogRenderer } from './tool-show-log.ts';
+import {
+  checkCluster,
+  clusteredDbName,
+  clusteredRefusal,
+  clusterToStandalone,
+  createCluster,
+  dbCid,
+  dbLocalAddress,
+  dbSid,
+  fileMagic,
+  joinCluster,
+  makeToolLog,
+  parseCid,
+  parseElectionTimer,
+  showLogCluster,
+  ToolFatal,
+  type ClusterToolIo,
+  type ToolLog,
+} from './tool-cluster.ts';
+import { MAGIC_CLUSTERED, MAGIC_STANDALONE } from '../storage/log-header.ts';
+import { versionText } from './version.ts';
 
 export const DEFAULT_DB = '/etc/openvswitch/conf.db';
 export const DEFAULT_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -36,17 +57,29 @@ interface ToolOptions {
   more: number;
   storage: Engine;
   policy: CorruptionPolicy;
+  /** --cid (join-cluster). */
+  cid?: string;
+  /** --election-timer (create-cluster). */
+  electionTimer?: number;
+  log: ToolLog;
 }
 
 const HELP = `%P: Open vSwitch database management utility (ovsdb-ts)
 usage: %P [OPTIONS] COMMAND [ARG...]
   create [DB [SCHEMA]]    create DB with the given SCHEMA (--storage=lmdb: an LMDB environment)
+  [--election-timer=ms] create-cluster DB CONTENTS LOCAL
+    create clustered DB with given CONTENTS and LOCAL address
+  [--cid=UUID] join-cluster DB NAME LOCAL REMOTE...
+    join clustered DB with given NAME and LOCAL and REMOTE addrs
   compact [DB [DST]]      compact DB in-place (or to DST)
   convert [DB [SCHEMA [DST]]]   convert DB to SCHEMA (to DST)
   needs-conversion [DB [SCHEMA]]  print "yes" if DB's schema differs from SCHEMA, else "no"
   db-name [DB]            report name of schema used by DB
   db-version [DB]         report version of schema used by DB
   db-cksum [DB]           report checksum of schema used by DB
+  db-cid DB               report cluster ID of clustered DB
+  db-sid DB               report server ID of clustered DB
+  db-local-address DB     report local address of clustered DB
   db-is-clustered DB      test whether DB is clustered
   db-is-standalone DB     test whether DB is standalone
   schema-name [SCHEMA]    report SCHEMA's name
@@ -55,7 +88,11 @@ usage: %P [OPTIONS] COMMAND [ARG...]
   compare-versions A OP B  compare OVSDB schema version numbers
   query [DB] TRNS         execute read-only transaction on DB
   transact [DB] TRNS      execute read/write transaction on DB
+  cluster-to-standalone DB DB    Convert clustered DB to
+      standalone DB when cluster is down and cannot be
+        revived
   [-m]... show-log [DB]   print DB's log entries
+  check-cluster DB...     check the Raft invariants of clustered DBs
   export DB DST           write DB (either engine) as a standard OVSDB file DST
   import DB DST           write DB (either engine) as an LMDB environment DST
 The default DB is ${DEFAULT_DB}.
@@ -70,13 +107,26 @@ Other options:
   -V, --version               display version information
 `;
 
-function parseArgs(argv: readonly string[]): { opts: ToolOptions; args: string[] } | { exit: 'help' | 'version' } {
-  const opts: ToolOptions = { more: 0, storage: 'file', policy: 'strict' };
+function parseArgs(argv: readonly string[], log: ToolLog): { opts: ToolOptions; args: string[] } | { exit: 'help' | 'version' } {
+  const opts: ToolOptions = { more: 0, storage: 'file', policy: 'strict', log };
   const args: string[] = [];
   let noMore = false;
-  for (const a of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
     if (noMore || !a.startsWith('-') || a === '-') {
       args.push(a);
+      continue;
+    }
+    // Options with a required argument, as "--opt=VALUE" or "--opt VALUE" (getopt_long).
+    const withArg = /^--(cid|election-timer)(?:=(.*))?$/.exec(a);
+    if (withArg) {
+      let value = withArg[2];
+      if (value === undefined) {
+        if (i + 1 >= argv.length) throw new Usage(`option '--${withArg[1]}' requires an argument`);
+        value = argv[++i]!;
+      }
+      if (withArg[1] === 'cid') opts.cid = parseCid(value);
+      else opts.electionTimer = parseElectionTimer(value);
       continue;
     }
     if (a === '--') noMore = true;
@@ -159,6 +209,9 @@ function parseJsonArg(text: string): JsonValue {
 }
 
 function showLog(path: string, opts: ToolOptions, io: ToolIo): number {
+  if (engineOf(path) === 'file' && fileMagic(path) === MAGIC_CLUSTERED) {
+    return showLogCluster(path, opts.more, { ...clusterIo(io, opts), program: io.program ?? 'ovsdb-tool' });
+  }
   if (engineOf(path) === 'lmdb') {
     const db = LmdbStorage.read(path);
     const r = new ShowLogRenderer(db.schema, opts.more);
@@ -192,6 +245,29 @@ function showLog(path: string, opts: ToolOptions, io: ToolIo): number {
   return 0;
 }
 
+function clusterIo(io: ToolIo, opts: ToolOptions): ClusterToolIo {
+  return { stdout: (t) => io.stdout(t), stderr: (t) => io.stderr(t), log: opts.log };
+}
+
+/** ovsdb-tool's standalone-only commands refuse clustered files (before anything else touches them). */
+function refuseClustered(path: string): void {
+  if (engineOf(path) === 'file' && fs.existsSync(path) && fileMagicIfReadable(path) === MAGIC_CLUSTERED) throw clusteredRefusal(path);
+}
+
+function fileMagicIfReadable(path: string): string | null {
+  try {
+    return fileMagic(path);
+  } catch {
+    return null; // the command's own open reports it
+  }
+}
+
+/** db-is-clustered / db-is-standalone: 0 when the file's magic is `magic`, 2 otherwise. */
+function hasMagic(path: string, magic: string): number {
+  if (engineOf(path) === 'lmdb') return magic === MAGIC_STANDALONE ? 0 : 2; // an LMDB environment is standalone
+  return fileMagic(path) === magic ? 0 : 2;
+}
+
 function snapshotOf(db: Database) {
   return snapshotRecord(db, 'current contents (LMDB keeps no log)', false);
 }
@@ -219,9 +295,23 @@ const COMMANDS: Record<string, Command> = {
     else FileStorage.create(db, schemaJson);
     return 0;
   },
+  'create-cluster': (args, opts, io) => {
+    arity('create-cluster', args, 3, 3);
+    return createCluster(args, { ...(opts.electionTimer ? { electionTimer: opts.electionTimer } : {}), policy: opts.policy }, clusterIo(io, opts));
+  },
+  'join-cluster': (args, opts, io) => {
+    arity('join-cluster', args, 4, Number.POSITIVE_INFINITY);
+    return joinCluster(args, opts.cid ? { cid: opts.cid } : {}, clusterIo(io, opts));
+  },
+  'db-cid': (args, opts, io) => (arity('db-cid', args, 1, 1), dbCid(args[0]!, clusterIo(io, opts))),
+  'db-sid': (args, opts, io) => (arity('db-sid', args, 1, 1), dbSid(args[0]!, clusterIo(io, opts))),
+  'db-local-address': (args, opts, io) => (arity('db-local-address', args, 1, 1), dbLocalAddress(args[0]!, clusterIo(io, opts))),
+  'check-cluster': (args, opts, io) => (arity('check-cluster', args, 1, Number.POSITIVE_INFINITY), checkCluster(args, clusterIo(io, opts))),
+  'cluster-to-standalone': (args, opts, io) => (arity('cluster-to-standalone', args, 2, 2), clusterToStandalone(args, clusterIo(io, opts))),
   compact: (args, opts) => {
     arity('compact', args, 0, 2);
     const [db = DEFAULT_DB, dst] = args;
+    refuseClustered(db);
     const comment = 'compacted by ovsdb-ts tool';
     if (dst !== undefined) {
       writeNewDb(dst, engineOf(db), readDb(db, opts.policy), comment);
@@ -239,6 +329,7 @@ const COMMANDS: Record<string, Command> = {
     arity('convert', args, 0, 3);
     const [db = DEFAULT_DB, schemaPath = DEFAULT_SCHEMA, dst] = args;
     const schema = readSchemaFile(schemaPath);
+    refuseClustered(db);
     const comment = 'converted by ovsdb-ts tool';
     if (dst !== undefined) {
       writeNewDb(dst, engineOf(db), convertedDatabase(readDb(db, opts.policy), schema), comment);
@@ -255,24 +346,23 @@ const COMMANDS: Record<string, Command> = {
   'needs-conversion': (args, _o, io) => {
     arity('needs-conversion', args, 0, 2);
     const [db = DEFAULT_DB, schemaPath = DEFAULT_SCHEMA] = args;
-    return line(io, schemasEqual(readDbSchema(db), readSchemaFile(schemaPath)) ? 'no' : 'yes');
+    refuseClustered(db);
+    const dbSchema = readDbSchema(db);
+    return line(io, schemasEqual(dbSchema, readSchemaFile(schemaPath)) ? 'no' : 'yes');
   },
-  'db-name': (args, _o, io) => (arity('db-name', args, 0, 1), line(io, readDbSchema(args[0] ?? DEFAULT_DB).name)),
-  'db-version': (args, _o, io) => (arity('db-version', args, 0, 1), line(io, readDbSchema(args[0] ?? DEFAULT_DB).version)),
-  'db-cksum': (args, _o, io) => (arity('db-cksum', args, 0, 1), line(io, readDbSchema(args[0] ?? DEFAULT_DB).cksum)),
+  'db-name': (args, opts, io) => {
+    arity('db-name', args, 0, 1);
+    const db = args[0] ?? DEFAULT_DB;
+    if (engineOf(db) === 'file' && fileMagic(db) === MAGIC_CLUSTERED) return line(io, clusteredDbName(db, clusterIo(io, opts)));
+    return line(io, readDbSchema(db).name);
+  },
+  'db-version': (args, _o, io) => (arity('db-version', args, 0, 1), refuseClustered(args[0] ?? DEFAULT_DB), line(io, readDbSchema(args[0] ?? DEFAULT_DB).version)),
+  'db-cksum': (args, _o, io) => (arity('db-cksum', args, 0, 1), refuseClustered(args[0] ?? DEFAULT_DB), line(io, readDbSchema(args[0] ?? DEFAULT_DB).cksum)),
   'schema-name': (args, _o, io) => (arity('schema-name', args, 0, 1), line(io, readSchemaFile(args[0] ?? DEFAULT_SCHEMA).name)),
   'schema-version': (args, _o, io) => (arity('schema-version', args, 0, 1), line(io, readSchemaFile(args[0] ?? DEFAULT_SCHEMA).version)),
   'schema-cksum': (args, _o, io) => (arity('schema-cksum', args, 0, 1), line(io, readSchemaFile(args[0] ?? DEFAULT_SCHEMA).cksum)),
-  'db-is-standalone': (args) => {
-    arity('db-is-standalone', args, 1, 1);
-    readDbSchema(args[0]); // must be a readable database of either engine; neither is clustered
-    return 0;
-  },
-  'db-is-clustered': (args) => {
-    arity('db-is-clustered', args, 1, 1);
-    readDbSchema(args[0]);
-    return 2;
-  },
+  'db-is-standalone': (args) => (arity('db-is-standalone', args, 1, 1), hasMagic(args[0]!, MAGIC_STANDALONE)),
+  'db-is-clustered': (args) => (arity('db-is-clustered', args, 1, 1), hasMagic(args[0]!, MAGIC_CLUSTERED)),
   'compare-versions': (args) => {
     arity('compare-versions', args, 3, 3);
     return compareVersions(args[0], args[1], args[2]);
@@ -280,11 +370,13 @@ const COMMANDS: Record<string, Command> = {
   query: (args, opts, io) => {
     arity('query', args, 1, 2);
     const [db, trns] = args.length === 2 ? args : [DEFAULT_DB, args[0]];
+    refuseClustered(db);
     return runTransaction(db, trns, false, io, opts.policy);
   },
   transact: (args, opts, io) => {
     arity('transact', args, 1, 2);
     const [db, trns] = args.length === 2 ? args : [DEFAULT_DB, args[0]];
+    refuseClustered(db);
     return runTransaction(db, trns, true, io, opts.policy);
   },
   'show-log': (args, opts, io) => {
@@ -307,9 +399,9 @@ const COMMANDS: Record<string, Command> = {
 export async function runTool(argv: readonly string[], io: ToolIo = processIo): Promise<number> {
   const program = io.program ?? 'ovsdb-tool';
   try {
-    const parsed = parseArgs(argv);
+    const parsed = parseArgs(argv, makeToolLog((t) => io.stderr(t)));
     if ('exit' in parsed) {
-      io.stdout(parsed.exit === 'help' ? HELP.replaceAll('%P', program) : `${program} (ovsdb-ts) 3.1.0\n`);
+      io.stdout(parsed.exit === 'help' ? HELP.replaceAll('%P', program) : versionText(program));
       return 0;
     }
     const [cmd, ...rest] = parsed.args;
@@ -319,7 +411,7 @@ export async function runTool(argv: readonly string[], io: ToolIo = processIo): 
     return fn(rest, parsed.opts, io);
   } catch (e) {
     if (e instanceof OvsdbError) io.stderr(`${program}: ${e.render()}\n`);
-    else if (e instanceof Usage || e instanceof LockfileError) io.stderr(`${program}: ${e.message}\n`);
+    else if (e instanceof Usage || e instanceof LockfileError || e instanceof ToolFatal) io.stderr(`${program}: ${e.message}\n`);
     else throw e;
     return 1;
   }

@@ -210,4 +210,14 @@ export interface PersistentState {
   readonly commitIndex: number;
   /** A `note: "left"` record was found (the open must fail). */
   readonly left: boolean;
+  /**
+   * The configuration after the replay: `servers` of the last entry that has one, else the snapshot's
+   * (raft/log.ts fills it in; joining files: empty).
+   */
+  readonly servers?: Servers;
+  /**
+   * The election timer in force: that of the last committed entry that has one, else the snapshot's, else
+   * DEFAULT_ELECTION_TIMER (raft/log.ts fills it in).
+   */
+  readonly electionTimer?: number;
 }

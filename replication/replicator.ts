@@ -7,17 +7,18 @@
 // with the last transaction id this backup applied: a reconnect then costs only the missed changes, and
 // every commit keeps the active's transaction id, so history continues across a failover. Against the
 // reference server the requests are exactly the reference backup's v1 `monitor`s.
-import net from 'node:net';
+import type net from 'node:net';
 import { isUuid, newUuid, ZERO_UUID } from '../schema/atom.ts';
 import { OvsdbError } from '../schema/error.ts';
 import { stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { parseSchema, type DatabaseSchema } from '../schema/schema.ts';
 import { commitIsEmpty, type Commit } from '../storage/database.ts';
-import { connectSocket, JsonRpcConnection, type JsonRpcMessage, type RpcLog } from '../server/jsonrpc.ts';
+import type { JsonRpcConnection, JsonRpcMessage, RpcLog } from '../server/jsonrpc.ts';
 import type { OvsdbServer, ServedDatabase } from '../server/server.ts';
 import { ReplicationError, snapshotCommit, updateCommit, type UpdateFormat } from './apply.ts';
 import type { ExcludeList } from './exclude.ts';
 import { canReplicate } from './schema-compat.ts';
+import { UpstreamSession } from './upstream.ts';
 
 export type ReplicationState =
   | 'INIT'
@@ -28,8 +29,7 @@ export type ReplicationState =
   | 'REPLICATING'
   | 'ERR';
 
-export const MIN_BACKOFF_MS = 1000;
-export const MAX_BACKOFF_MS = 8000;
+export { MIN_BACKOFF_MS, MAX_BACKOFF_MS } from './upstream.ts';
 /** The monitor id of the _Server probe that tells an ovsdb-ts active from the reference server. */
 const PROBE_MONITOR_ID = 'ovsdb-ts-replication-probe';
 
@@ -68,26 +68,10 @@ interface DbPlan {
   tables: string[];
 }
 
-type ReplyHandler = (msg: JsonRpcMessage) => void;
-
-const ERRNO_TEXT: Record<string, string> = {
-  ECONNREFUSED: 'Connection refused',
-  ENOENT: 'No such file or directory',
-  ETIMEDOUT: 'Connection timed out',
-  EHOSTUNREACH: 'No route to host',
-  ENETUNREACH: 'Network is unreachable',
-  EACCES: 'Permission denied',
-  ECONNRESET: 'Connection reset by peer',
-};
-
 export class Replicator {
   private stateValue: ReplicationState = 'INIT';
-  private conn: JsonRpcConnection | null = null;
+  private readonly session: UpstreamSession;
   private closed = false;
-  private backoff = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private nextId = 0;
-  private pending = new Map<number, ReplyHandler>();
   /** Databases being replicated in this round (after the schema checks), by name. */
   private plans = new Map<string, DbPlan>();
   private probeInterval: number;
@@ -97,6 +81,19 @@ export class Replicator {
 
   constructor(private readonly opts: ReplicatorOptions) {
     this.probeInterval = opts.probeInterval;
+    this.session = new UpstreamSession({
+      remotes: [opts.target],
+      log: opts.log,
+      probeInterval: () => this.probeInterval,
+      connect: opts.connect,
+      handler: {
+        connected: (_target, conn) => this.connected(conn),
+        message: (m) => this.onMessage(m),
+        disconnected: () => {
+          this.stats.snapshotBytes = null;
+        },
+      },
+    });
   }
 
   get state(): ReplicationState {
@@ -113,111 +110,44 @@ export class Replicator {
   }
 
   start(): void {
-    this.connect();
+    this.session.start();
   }
 
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.conn?.close();
-    this.conn = null;
-    this.pending.clear();
+    this.session.close();
   }
 
   setProbeInterval(ms: number): void {
     this.probeInterval = ms;
-    this.conn?.setProbeInterval(ms);
+    this.session.setProbeInterval(ms);
   }
 
   private log(level: 'ERR' | 'WARN' | 'INFO' | 'DBG', msg: string, module = 'replication'): void {
     this.opts.log(module, level, msg);
   }
 
-  // -------------------------------------------------------------------------------------------------------
-  // Connection with backoff
-
-  private connect(): void {
-    if (this.closed) return;
-    const target = this.opts.target;
-    this.log('INFO', `${target}: connecting...`, 'reconnect');
-    (this.opts.connect ?? connectSocket)(target).then(
-      (socket) => this.connected(socket),
-      (err: NodeJS.ErrnoException) => {
-        if (this.closed) return;
-        const why = (err.code && ERRNO_TEXT[err.code]) ?? err.message;
-        this.log('INFO', `${target}: connection attempt failed (${why})`, 'reconnect');
-        this.retryLater();
-      },
-    );
-  }
-
-  private retryLater(): void {
-    if (this.closed) return;
-    this.backoff = this.backoff === 0 ? MIN_BACKOFF_MS : Math.min(this.backoff * 2, MAX_BACKOFF_MS);
-    this.log('INFO', `${this.opts.target}: waiting ${this.backoff / 1000} seconds before reconnect`, 'reconnect');
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.connect();
-    }, this.backoff);
-  }
-
-  private connected(socket: net.Socket): void {
-    if (this.closed) {
-      socket.destroy();
-      return;
-    }
-    const target = this.opts.target;
-    this.log('INFO', `${target}: connected`, 'reconnect');
-    const conn = new JsonRpcConnection(socket, { name: target, log: this.opts.log, probeInterval: this.probeInterval });
-    this.conn = conn;
-    const since = Date.now();
-    socket.on('data', (chunk: Buffer) => {
+  private connected(conn: JsonRpcConnection): void {
+    conn.socket.on('data', (chunk: Buffer) => {
       if (this.stats.snapshotBytes !== null) this.stats.snapshotBytes += chunk.length;
-    });
-    conn.on('message', (m) => {
-      if (this.conn === conn) this.onMessage(m);
-    });
-    conn.on('close', (reason) => {
-      if (this.conn !== conn) return;
-      this.conn = null;
-      this.pending.clear();
-      this.stats.snapshotBytes = null;
-      if (this.closed) return;
-      if (reason === 'EOF') this.log('INFO', `${target}: connection closed by peer`, 'reconnect');
-      else this.log('WARN', `${target}: connection dropped (${reason})`, 'reconnect');
-      // A connection that lived at least as long as the backoff reconnects at once, as OVS's reconnect does.
-      if (Date.now() - since >= this.backoff) {
-        this.backoff = 0;
-        this.connect();
-      } else this.retryLater();
     });
     this.begin();
   }
 
   private request(method: string, params: JsonValue[], onReply: (result: JsonValue) => void): void {
-    const conn = this.conn;
-    if (conn === null) return;
-    const id = this.nextId++;
-    this.pending.set(id, (msg) => {
-      if (msg.type === 'reply') onReply(msg.result);
-      else if (msg.type === 'error') {
+    this.session.request(method, params, (msg) => {
+      if (this.stateValue === 'ERR') return;
+      if (msg.type === 'reply') this.guard(() => onReply(msg.result));
+      else {
         // The reference ignores error replies and waits; we say so in the log, and wait too.
         this.log('WARN', `${this.opts.target}: ${method} request failed: ${stringify(msg.error)}`);
       }
     });
-    conn.request(method, params, id);
   }
 
   private onMessage(m: JsonRpcMessage): void {
     if (m.type === 'reply' || m.type === 'error') {
-      const h = typeof m.id === 'number' ? this.pending.get(m.id) : undefined;
-      if (h === undefined) {
-        this.log('WARN', `${this.opts.target}: received unexpected reply`, 'jsonrpc');
-        return;
-      }
-      this.pending.delete(m.id as number);
-      if (this.stateValue !== 'ERR') this.guard(() => h(m));
+      this.log('WARN', `${this.opts.target}: received unexpected reply`, 'jsonrpc');
       return;
     }
     if (m.type === 'notification' && this.stateValue !== 'ERR') this.guard(() => this.onNotification(m.method, m.params));
@@ -244,7 +174,6 @@ export class Replicator {
   // The handshake
 
   private begin(): void {
-    this.pending.clear();
     this.plans.clear();
     this.stateValue = 'SERVER_ID_REQUESTED';
     this.request('get_server_id', [], (id) => {
@@ -266,7 +195,10 @@ export class Replicator {
     const server = this.opts.server;
     const common: ServedDatabase[] = [];
     for (const served of server.databases.values()) {
-      if (!server.isReservedDb(served.name) && dbs.includes(served.name)) common.push(served);
+      // Only databases kept here: a relay's or a cluster member's contents come from their own source.
+      if (!server.isReservedDb(served.name) && served.model.kind === 'standalone' && dbs.includes(served.name)) {
+        common.push(served);
+      }
     }
     this.stateValue = 'SCHEMA_REQUESTED';
     // With no common database nothing is sent and the state stays here, as in the reference.
@@ -280,15 +212,14 @@ export class Replicator {
     };
     const probe: JsonObject = { Database: [{ columns: ['name'], where: [false] }] };
     if (dbs.includes('_Server')) {
-      const id = this.nextId++;
-      this.pending.set(id, (msg) => {
+      this.session.request('monitor_cond_since', ['_Server', PROBE_MONITOR_ID, probe, ZERO_UUID], (msg) => {
+        if (this.stateValue === 'ERR') return;
         if (msg.type === 'reply' && Array.isArray(msg.result) && typeof msg.result[1] === 'string') {
           tsActive = msg.result[1] !== ZERO_UUID;
-          this.conn?.request('monitor_cancel', [PROBE_MONITOR_ID], this.ignoredReply());
+          this.session.request('monitor_cancel', [PROBE_MONITOR_ID], () => {});
         }
-        done();
+        this.guard(done);
       });
-      this.conn?.request('monitor_cond_since', ['_Server', PROBE_MONITOR_ID, probe, ZERO_UUID], id);
     } else done();
 
     for (const served of common) {
@@ -310,13 +241,6 @@ export class Replicator {
     }
   }
 
-  /** A request id whose reply is dropped quietly. */
-  private ignoredReply(): number {
-    const id = this.nextId++;
-    this.pending.set(id, () => {});
-    return id;
-  }
-
   private onSchemas(candidates: DbPlan[], tsActive: boolean): void {
     if (this.stateValue === 'ERR') return;
     if (candidates.length === 0) return this.fail('Nothing to replicate.', 'WARN');
@@ -336,7 +260,7 @@ export class Replicator {
       this.stateValue = 'REPLICATING';
       this.stats.snapshotBytes = null;
       this.stats.lastSync = { mode: this.syncIncremental ? 'incremental' : 'full', ms: Date.now() - this.syncStart };
-      this.backoff = 0;
+      this.session.resetBackoff();
     };
     for (const plan of this.plans.values()) {
       const name = plan.served.name;

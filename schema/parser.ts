@@ -29,7 +29,7 @@ function matches(kind: MemberKind, v: JsonValue): boolean {
 
 export class MemberParser {
   /** Members read so far, each once (a handful: an array costs less than a Set per parsed object). */
-  private readonly used: string[] = [];
+  protected readonly used: string[] = [];
 
   constructor(
     readonly json: JsonObject,

@@ -1,5 +1,11 @@
 // The ovsdb-server process around the core: databases opened from files, the configured remotes, and the
 // ovs-appctl commands (reference §6.3–6.4). cli/ovsdb-server.ts builds one of these from the command line.
+//
+// A database argument is a file (standalone, through the configured opener) or `relay:DB:REMOTES` (a
+// Relay model, replication/relay.ts); a clustered file would open here as a third kind of model. The
+// commands below treat them through their model (database-model.ts): a database without storage
+// compacts as a no-op and reports `status: ok`; the db: remotes' status is written back only into
+// databases that allow local writes.
 import fs from 'node:fs';
 import path from 'node:path';
 import { OvsdbError } from '../schema/error.ts';
@@ -14,6 +20,11 @@ import { coverageRead, coverageRun, coverageShow } from './coverage.ts';
 import type { RpcLog } from './jsonrpc.ts';
 import type { JsonValue } from '../schema/json.ts';
 import type { Datum } from '../schema/datum.ts';
+import { Relay } from '../replication/relay.ts';
+import { isRelaySpec, parseRelaySpec } from '../replication/relay-spec.ts';
+import { connectRemote } from './tls.ts';
+import { ClusteredDatabase, isClusteredFile } from '../storage/clustered.ts';
+import { ClusterModel, compactCluster, registerClusterCommands } from './cluster.ts';
 
 export interface AppLogger {
   log: RpcLog;
@@ -38,6 +49,10 @@ export interface AppOptions {
   readonly standaloneHistory?: boolean;
   /** The punix: socket files of the remotes (removed on a fatal signal, as the reference does). */
   readonly socketFiles?: SocketFiles;
+  /** True while upstream JSON-RPC traffic should be logged (`-vjsonrpc:dbg`), as the reference does. */
+  readonly traceUpstream?: () => boolean;
+  /** Dies at once with `message` (ovs_fatal: stderr, the fatal-signal cleanup, exit status 1). */
+  readonly fatal?: (message: string) => void;
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -52,8 +67,14 @@ function sameFile(a: string, b: string): boolean {
 
 export class ServerApp {
   readonly server: OvsdbServer;
-  /** Database name → file it came from. */
+  /** Database name → file it came from (or its `relay:` argument). */
   readonly files = new Map<string, string>();
+  /** Relay databases by name. */
+  readonly relays = new Map<string, Relay>();
+  /** Clustered databases by name (joining ones included). */
+  readonly clusters = new Map<string, ClusterModel>();
+  private ctl: UnixctlServer | null = null;
+  private clusterCommands = false;
   /** The --remote / add-remote strings, `db:` references included (what list-remotes prints). */
   readonly remotes = new Set<string>();
   /** Live remotes by a key of their target and options. */
@@ -172,6 +193,8 @@ export class ServerApp {
       const src = config.source;
       if (!src) continue;
       const served = this.server.databases.get(src.db);
+      // A relay's (or cluster member's) copy changes only from its source.
+      if (served && !served.model.localWrites) continue;
       const table = served?.db.tables.get(src.table);
       const row = table?.rows.get(src.uuid);
       if (!served || !table || !row) continue;
@@ -221,11 +244,14 @@ export class ServerApp {
     this.dbListeners.push(fn);
   }
 
-  /** Opens and serves a database file; throws OvsdbError with the reference's texts. */
+  /** Opens and serves a database file or a `relay:` argument; throws OvsdbError with the reference's texts. */
   addDatabaseFile(file: string, opts: { quiet?: boolean } = {}): string {
+    if (isRelaySpec(file)) return this.addRelay(file, opts);
     for (const f of this.files.values()) {
+      if (isRelaySpec(f)) continue;
       if (sameFile(f, file)) throw new OvsdbError('ovsdb error', `${file}: already open`);
     }
+    if (isClusteredFile(file)) return this.addCluster(file, opts);
     const { db, storage } = this.opts.open(file);
     const name = db.name;
     try {
@@ -242,7 +268,84 @@ export class ServerApp {
     return name;
   }
 
+  /** `relay:DB:REMOTES`: registered at once (not available until its first sync), then kept in sync. */
+  private addRelay(arg: string, opts: { quiet?: boolean }): string {
+    const spec = parseRelaySpec(arg);
+    if (spec.name.startsWith('_')) throw new OvsdbError('ovsdb error', `${spec.name}: names beginning with "_" are reserved`);
+    if (this.server.hasDatabase(spec.name)) throw new OvsdbError('ovsdb error', `${spec.name}: duplicate database name`);
+    const relay = new Relay({
+      server: this.server,
+      spec,
+      log: this.opts.log,
+      connect: (target) => connectRemote(target, this.ssl),
+      trace: this.opts.traceUpstream,
+    });
+    relay.start(opts);
+    this.relays.set(spec.name, relay);
+    this.files.set(spec.name, arg);
+    this.opts.onConfigChange?.();
+    for (const fn of this.dbListeners) fn();
+    return spec.name;
+  }
+
+  /** A clustered (or joining) file: a Raft member of its cluster (server/cluster.ts). */
+  private addCluster(file: string, opts: { quiet?: boolean }): string {
+    const member = ClusteredDatabase.open(file, { log: this.opts.log, ssl: () => this.ssl });
+    const name = member.name;
+    try {
+      if (name.startsWith('_')) throw new OvsdbError('syntax error', `${name}: names beginning with "_" are reserved`);
+      if (this.server.hasDatabase(name)) throw new OvsdbError('ovsdb error', `${name}: duplicate database name`);
+    } catch (e) {
+      void member.close();
+      throw e;
+    }
+    const model = new ClusterModel(member, {
+      server: this.server,
+      log: this.opts.log,
+      onLeft: (n) => {
+        this.clusters.delete(n);
+        this.server.removeDatabase(n, `removing database ${n} because storage disconnected permanently`);
+        this.files.delete(n);
+        void member.close();
+        this.opts.onConfigChange?.();
+        for (const fn of this.dbListeners) fn();
+      },
+      onCrash: (text) => {
+        // The listeners' socket files go with the process, as the reference's fatal exit unlinks them.
+        for (const e of this.live.values()) e.remote.close();
+        if (this.opts.fatal) this.opts.fatal(text);
+        else {
+          process.stderr.write(`ovsdb-server: ${text}\n`);
+          process.exit(1);
+        }
+      },
+    });
+    this.clusters.set(name, model);
+    this.files.set(name, path.resolve(file));
+    model.start(opts);
+    this.registerClusterCommands();
+    this.opts.onConfigChange?.();
+    for (const fn of this.dbListeners) fn();
+    return name;
+  }
+
+  private registerClusterCommands(): void {
+    if (this.clusterCommands || this.ctl === null || this.clusters.size === 0) return;
+    this.clusterCommands = true;
+    registerClusterCommands(this.ctl, () => this.clusters);
+  }
+
   removeDatabase(name: string): void {
+    const cluster = this.clusters.get(name);
+    if (cluster) {
+      this.clusters.delete(name);
+      void cluster.member.close();
+    }
+    const relay = this.relays.get(name);
+    if (relay) {
+      relay.close();
+      this.relays.delete(name);
+    }
     this.server.removeDatabase(name, `removing ${name} database by user request`);
     this.files.delete(name);
     this.opts.onConfigChange?.();
@@ -265,22 +368,27 @@ export class ServerApp {
     return true;
   }
 
-  close(): void {
+  /** Stops everything; clustered members first hand leadership on (resolves when they are closed). */
+  close(): Promise<void> {
     if (this.statusTimer) clearInterval(this.statusTimer);
     if (this.coverageTimer) clearInterval(this.coverageTimer);
+    const clusters = [...this.clusters.values()].map((c) => c.member.close());
+    this.clusters.clear();
     for (const e of this.live.values()) e.remote.close();
     this.live.clear();
     this.remotes.clear();
     for (const s of [...this.server.sessions]) s.conn.close();
+    for (const relay of this.relays.values()) relay.close();
     for (const served of this.server.databases.values()) served.storage?.close();
+    return Promise.all(clusters).then(() => {});
   }
 
   /**
    * `memory/show`: the reference's counters, by name, those it adds only when nonzero left out: atoms
    * (each key and map value of every column, _uuid and _version included), backlog (bytes waiting to be
    * sent), cells (rows × columns, the two implicit ones included), monitors (distinct monitor shapes, as
-   * its shared monitors), n-weak-refs (weak references between distinct rows), sessions, triggers,
-   * txn-history and txn-history-atoms (the kept history).
+   * its shared monitors), n-weak-refs (weak references between distinct rows), the raft counters,
+   * sessions, triggers, txn-history and txn-history-atoms (of relay and clustered databases, as there).
    */
   memoryShow(): string {
     let atoms = 0;
@@ -302,8 +410,11 @@ export class ServerApp {
       }
       shapes += served.monitors.shapes;
       triggers += served.triggers.size;
-      history += served.history.size;
-      historyAtoms += served.history.atoms();
+      // The reference keeps (and counts) history only for relay and clustered databases.
+      if (served.model.kind !== 'standalone' && served.history.enabled) {
+        history += served.history.size;
+        historyAtoms += served.history.atoms();
+      }
     }
     let backlog = 0;
     for (const sess of this.server.sessions) backlog += sess.conn.socket.writableLength ?? 0;
@@ -313,6 +424,7 @@ export class ServerApp {
       ['cells', cells, false],
       ['monitors', shapes, true],
       ['n-weak-refs', weakRefs, true],
+      ...this.raftCounters(),
       ['sessions', this.server.sessions.size, false],
       ['triggers', triggers, false],
       ['txn-history', history, false],
@@ -324,9 +436,20 @@ export class ServerApp {
       .join(' ');
   }
 
+  /** memory/show's raft-connections and raft-log, summed over the clustered databases. */
+  private raftCounters(): [string, number, boolean][] {
+    const sums = new Map<string, number>();
+    for (const c of this.clusters.values()) {
+      for (const [k, v] of c.member.memoryCounters()) sums.set(k, (sums.get(k) ?? 0) + v);
+    }
+    return [...sums].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => [k, v, false]);
+  }
+
   /** The ovsdb-server/* commands that do not involve replication. */
   registerCommands(ctl: UnixctlServer): void {
     const s = this.server;
+    this.ctl = ctl;
+    this.registerClusterCommands();
     ctl.register('exit', '', 0, 0, () => {
       setImmediate(() => {
         for (const fn of this.exitHandlers) fn();
@@ -345,7 +468,7 @@ export class ServerApp {
     this.coverageTimer = setInterval(() => coverageRun(), 1000);
     this.coverageTimer.unref();
     ctl.register('ovsdb-server/list-dbs', '', 0, 0, () =>
-      [...s.databases.keys()].sort().map((n) => `${n}\n`).join(''),
+      s.databaseNames().sort().map((n) => `${n}\n`).join(''),
     );
     ctl.register('ovsdb-server/add-db', 'DB', 1, 1, ([file]) => {
       try {
@@ -357,7 +480,7 @@ export class ServerApp {
     });
     ctl.register('ovsdb-server/remove-db', 'DB', 1, 1, ([name]) => {
       if (name.startsWith('_')) throw new UnixctlError('Cannot remove reserved database.');
-      if (!s.databases.has(name)) throw new UnixctlError('Failed to find the database.');
+      if (!s.hasDatabase(name)) throw new UnixctlError('Failed to find the database.');
       this.removeDatabase(name);
       return '';
     });
@@ -382,15 +505,23 @@ export class ServerApp {
       return '';
     });
     ctl.register('ovsdb-server/compact', '', 0, 1, (args) => {
-      const targets = args.length ? args : [...s.databases.keys()].filter((n) => !n.startsWith('_'));
+      const targets = args.length ? args : s.databaseNames().filter((n) => !n.startsWith('_'));
       if (args.length) {
         if (args[0].startsWith('_')) throw new UnixctlError('cannot compact built-in databases');
-        if (!s.databases.has(args[0])) throw new UnixctlError('no database by that name');
+        if (!s.hasDatabase(args[0])) throw new UnixctlError('no database by that name');
       }
       const errors: string[] = [];
       for (const name of targets) {
-        const served = s.databases.get(name)!;
+        // A relay has no storage: nothing to compact (the reference succeeds and does nothing).
+        const served = s.databases.get(name);
         this.opts.log('ovsdb_server', 'INFO', `compacting ${name} database by user request`);
+        const cluster = this.clusters.get(name);
+        if (cluster !== undefined) {
+          const err = compactCluster(cluster);
+          if (err !== null) errors.push(err);
+          continue;
+        }
+        if (served === undefined) continue;
         try {
           served.storage?.compact?.(served.db);
         } catch (e) {
@@ -401,9 +532,10 @@ export class ServerApp {
       return '';
     });
     ctl.register('ovsdb-server/get-db-storage-status', 'DB', 1, 1, ([name]) => {
-      const served = s.databases.get(name);
-      if (served === undefined) throw new UnixctlError('Failed to find the database.');
-      return `status: ${served.storage?.status?.() ?? 'ok'}`;
+      if (!s.hasDatabase(name)) throw new UnixctlError('Failed to find the database.');
+      const cluster = this.clusters.get(name);
+      if (cluster !== undefined) return `status: ${cluster.member.storageStatus() ?? 'ok'}`;
+      return `status: ${s.databases.get(name)?.storage?.status?.() ?? 'ok'}`;
     });
     if (this.opts.columnDiffDisabled) {
       ctl.register('ovsdb/file/column-diff-enable', '', 0, 0, () => {

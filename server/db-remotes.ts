@@ -36,6 +36,9 @@ export function parseDbRef(server: OvsdbServer, spec: string, opts: { needString
   if (parts.length < 3) throw new DbRefError(`"${shown}": invalid syntax`);
   const [db, table, column] = parts;
   const served = server.databases.get(db);
+  // A relay or cluster member without a schema yet has nothing to look at: not an error (the reference
+  // skips it); the reference is re-read once the database is available.
+  if (served === undefined && server.unavailable.has(db)) return { spec, db, table, column };
   if (served === undefined) throw new DbRefError(`"${shown}": no database named ${db}`);
   const t = served.db.schema.tables.get(table);
   if (t === undefined) throw new DbRefError(`"${shown}": no table named ${table}`);

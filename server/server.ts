@@ -1,16 +1,24 @@
 // The OVSDB server core: the databases it serves, the commit path (storage → apply → history → monitors →
 // waiting triggers), the role (active/backup), locks, and the JSON-RPC sessions of its clients.
+//
+// Per-database differences (standalone, relay, clustered) live behind ServedDatabase.model — see
+// database-model.ts for the seam: the _Server row provider, the write hook, and the "not available yet"
+// state (registerUnavailable → attachDatabase) shared by relays before their first sync and joining
+// cluster members.
 import { newUuid } from '../schema/atom.ts';
 import type { Commit } from '../storage/database.ts';
 import { Database } from '../storage/database.ts';
 import { OvsdbError } from '../schema/error.ts';
 import { LockManager } from './locks.ts';
 import { createServerDatabase, schemaColumnText } from './server-db.ts';
+import type { DatabaseSchema } from '../schema/schema.ts';
 import { execute } from '../storage/execution.ts';
 import type { JsonValue } from '../schema/json.ts';
 import type { Session } from './session.ts';
 import { CommitHistory } from './history.ts';
 import { MonitorSet } from './monitor.ts';
+import { STANDALONE, type DatabaseModel } from './database-model.ts';
+import { stringify } from '../schema/json.ts';
 
 /** A durable engine behind one database (file format or LMDB). */
 export interface DbStorage {
@@ -30,6 +38,8 @@ export interface DbStorage {
 
 export interface ServedDatabase {
   readonly name: string;
+  /** Where the contents come from and what that changes (database-model.ts). */
+  readonly model: DatabaseModel;
   db: Database;
   storage: DbStorage | null;
   readonly history: CommitHistory;
@@ -56,10 +66,12 @@ export class OvsdbServer {
   private backup = false;
   /** `ovsdb-server/disable-monitor-cond` was run. */
   monitorCondDisabled = false;
+  /** Registered databases without a schema yet (relay before its first sync, joining member): R9. */
+  readonly unavailable = new Map<string, DatabaseModel>();
   private readonly serverDb: ServedDatabase;
-  /** _Server row uuid per database name. */
-  private readonly serverRows = new Map<string, string>();
-  /** Called after every commit (db: remotes follow database contents). */
+  /** _Server row per database name: its uuid and the last row written (to skip unchanged rewrites). */
+  private readonly serverRows = new Map<string, { uuid: string; text: string }>();
+  /** Called after every commit and when a database becomes available (db: remotes follow contents). */
   readonly commitHooks = new Set<(served: ServedDatabase) => void>();
 
   /**
@@ -82,12 +94,14 @@ export class OvsdbServer {
     this.backup = backup;
   }
 
-  private serve(db: Database, storage: DbStorage | null): ServedDatabase {
+  private serve(db: Database, storage: DbStorage | null, model: DatabaseModel = STANDALONE): ServedDatabase {
     const served: ServedDatabase = {
       name: db.name,
+      model,
       db,
       storage,
-      history: new CommitHistory({ disabled: this.opts.standaloneHistory === false }),
+      // --standalone-history=off concerns standalone databases only (relays and clusters keep theirs).
+      history: new CommitHistory({ disabled: model.kind === 'standalone' && this.opts.standaloneHistory === false }),
       monitors: new MonitorSet(db),
       triggers: new Set(),
     };
@@ -95,16 +109,56 @@ export class OvsdbServer {
     return served;
   }
 
+  /** Served or registered (available or not). */
+  hasDatabase(name: string): boolean {
+    return this.databases.has(name) || this.unavailable.has(name);
+  }
+
+  /** Every registered database name, available or not (list_dbs). */
+  databaseNames(): string[] {
+    return [...this.databases.keys(), ...this.unavailable.keys()];
+  }
+
   /** Adds a database; non-db-change-aware sessions are disconnected, as the reference does. */
-  addDatabase(db: Database, storage: DbStorage | null, opts: { quiet?: boolean } = {}): ServedDatabase {
-    if (this.databases.has(db.name)) throw new OvsdbError('ovsdb error', `${db.name}: duplicate database name`);
-    const served = this.serve(db, storage);
+  addDatabase(
+    db: Database,
+    storage: DbStorage | null,
+    opts: { quiet?: boolean; model?: DatabaseModel } = {},
+  ): ServedDatabase {
+    if (this.hasDatabase(db.name)) throw new OvsdbError('ovsdb error', `${db.name}: duplicate database name`);
+    const served = this.serve(db, storage, opts.model);
     if (!opts.quiet) this.disconnectUnaware(`adding ${db.name} database`);
     this.refreshServerDb();
     return served;
   }
 
+  /** Registers a database that has no schema yet; its model calls attachDatabase() when it has one. */
+  registerUnavailable(name: string, model: DatabaseModel, opts: { quiet?: boolean } = {}): void {
+    if (this.hasDatabase(name)) throw new OvsdbError('ovsdb error', `${name}: duplicate database name`);
+    this.unavailable.set(name, model);
+    if (!opts.quiet) this.disconnectUnaware(`adding ${name} database`);
+    this.refreshServerDb();
+  }
+
+  /** A registered database got its schema and first contents: it is served from now on. */
+  attachDatabase(name: string, db: Database): ServedDatabase {
+    const model = this.unavailable.get(name);
+    if (model === undefined || db.name !== name) throw new Error(`attachDatabase: ${name} is not waiting for a schema`);
+    this.unavailable.delete(name);
+    const served = this.serve(db, null, model);
+    this.disconnectUnaware(`database ${name} connected to storage`);
+    this.refreshServerDb();
+    // Contents appeared: whatever follows them (db: remotes) looks again.
+    for (const hook of this.commitHooks) hook(served);
+    return served;
+  }
+
   removeDatabase(name: string, reason: string): void {
+    if (this.unavailable.delete(name)) {
+      this.disconnectUnaware(reason);
+      this.refreshServerDb();
+      return;
+    }
     const served = this.databases.get(name);
     if (served === undefined) return;
     this.databases.delete(name);
@@ -115,13 +169,18 @@ export class OvsdbServer {
   }
 
   /** Replaces a database's contents and schema (online convert); sessions are told as for removal. */
-  replaceDatabase(name: string, db: Database, reason: string): void {
+  replaceDatabase(name: string, db: Database, reason: string, txnId?: string): void {
     const served = this.databases.get(name)!;
     for (const s of [...this.sessions]) s.databaseRemoved(served, reason);
     served.db = db;
     served.monitors = new MonitorSet(db);
-    served.history.clear();
-    this.refreshServerDb(true);
+    served.history.clear(txnId);
+    this.refreshServerDb();
+  }
+
+  /** Re-executes the transactions waiting on this database (its model's state changed, e.g. a leader appeared). */
+  retryTriggers(served: ServedDatabase): void {
+    if (served.triggers.size > 0) for (const t of [...served.triggers]) t.retry();
   }
 
   disconnectUnaware(reason: string): void {
@@ -151,36 +210,61 @@ export class OvsdbServer {
     for (const hook of this.commitHooks) hook(served);
   }
 
-  /** Keeps _Server.Database in step with the served databases (one row each, _Server included). */
-  refreshServerDb(schemaChanged = false): void {
+  /**
+   * Keeps _Server.Database in step with the registered databases (one row each, _Server included): rows
+   * are added and deleted with the databases, and rewritten when their model's state changed (models call
+   * this when it does), and after a schema replacement.
+   */
+  refreshServerDb(): void {
     const ops: JsonValue[] = [];
-    for (const [name, uuid] of this.serverRows) {
-      if (!this.databases.has(name)) {
-        ops.push({ op: 'delete', table: 'Database', where: [['_uuid', '==', ['uuid', uuid]]] });
+    for (const [name, entry] of this.serverRows) {
+      if (!this.hasDatabase(name)) {
+        ops.push({ op: 'delete', table: 'Database', where: [['_uuid', '==', ['uuid', entry.uuid]]] });
         this.serverRows.delete(name);
       }
     }
-    for (const served of this.databases.values()) {
-      const row = {
-        name: served.name,
-        model: 'standalone',
-        connected: true,
-        leader: true,
-        schema: schemaColumnText(served.db.schema),
+    const rowOf = (name: string, model: DatabaseModel, schema: JsonValue): JsonValue => {
+      const s = model.serverRow();
+      const opt = (v: JsonValue | null): JsonValue => (v === null ? ['set', []] : v);
+      return {
+        name,
+        model: model.kind,
+        connected: s.connected,
+        leader: s.leader,
+        schema,
+        cid: opt(s.cid === null ? null : ['uuid', s.cid]),
+        sid: opt(s.sid === null ? null : ['uuid', s.sid]),
+        index: opt(s.index),
       };
-      const uuid = this.serverRows.get(served.name);
-      if (uuid === undefined) {
+    };
+    const put = (name: string, row: JsonValue) => {
+      const text = stringify(row);
+      const entry = this.serverRows.get(name);
+      if (entry === undefined) {
         const fresh = newUuid();
-        this.serverRows.set(served.name, fresh);
+        this.serverRows.set(name, { uuid: fresh, text });
         ops.push({ op: 'insert', table: 'Database', uuid: fresh, row });
-      } else if (schemaChanged) {
-        ops.push({ op: 'update', table: 'Database', where: [['_uuid', '==', ['uuid', uuid]]], row });
+      } else if (entry.text !== text) {
+        entry.text = text;
+        ops.push({ op: 'update', table: 'Database', where: [['_uuid', '==', ['uuid', entry.uuid]]], row });
       }
+    };
+    for (const served of this.databases.values()) {
+      put(served.name, rowOf(served.name, served.model, schemaText(served.db)));
     }
+    for (const [name, model] of this.unavailable) put(name, rowOf(name, model, ['set', []]));
     if (ops.length > 0) this.transactInternal(this.serverDb, ops);
   }
 
   isReservedDb(name: string): boolean {
     return name.startsWith('_');
   }
+}
+
+/** The `schema` column text, serialized once per schema object (it is often kilobytes). */
+const schemaTexts = new WeakMap<DatabaseSchema, string>();
+function schemaText(db: Database): string {
+  let t = schemaTexts.get(db.schema);
+  if (t === undefined) schemaTexts.set(db.schema, (t = schemaColumnText(db.schema)));
+  return t;
 }

@@ -1,5 +1,12 @@
 // One client's JSON-RPC session with the OVSDB server: method dispatch (reference §3), pending transactions
 // blocked in `wait`, monitors, locks, and the db-change-aware rules.
+//
+// Transactions go through the database's model (database-model.ts): a write on a relay is executed here
+// first (so bad requests are answered locally) and then handed to its writer, which forwards the original
+// params; a clustered writer will propose the commit. Either way the request stays pending here under the
+// client's id until the writer calls back, so duplicate ids, `cancel`, a closed session and a removed
+// database are handled in one place. A database that is registered but not yet available (no schema) gets
+// R9's error on every request that names it.
 import { isId } from '../schema/atom.ts';
 import { OvsdbError, syntaxError } from '../schema/error.ts';
 import { stringify, type JsonValue } from '../schema/json.ts';
@@ -10,8 +17,9 @@ import type { LockHolder } from './locks.ts';
 import { SessionMonitors } from './session-monitors.ts';
 import { HOLD_REPLIES, holdUntilRound, outputPending } from './output-scheduler.ts';
 import type { OvsdbServer, ServedDatabase, Trigger } from './server.ts';
-import { convertDatabase } from './convert.ts';
+import { convertDatabase, convertedDatabase } from './convert.ts';
 import { convertForbidden, rbacEnabled, type RbacIdentity } from '../storage/rbac.ts';
+import type { WriteReply, WriteRequest, WriteTicket } from './database-model.ts';
 
 export interface SessionOptions {
   /** A read_only remote: writes are refused even when the server is active. */
@@ -25,14 +33,20 @@ export interface SessionOptions {
 class PendingTransact implements Trigger {
   private timer: NodeJS.Timeout | null = null;
   readonly started = Date.now();
+  /** Set once the database's writer took the transaction over (forwarded or proposed). */
+  ticket: WriteTicket | null = null;
+  /** The operations (params after the database name). */
+  readonly ops: JsonValue[];
 
   constructor(
     readonly session: Session,
     readonly served: ServedDatabase,
     readonly id: JsonValue,
-    readonly ops: JsonValue[],
+    /** The `transact` params as received, database name first. */
+    readonly params: JsonValue[],
     timeoutMs: number | null,
   ) {
+    this.ops = params.slice(1);
     if (timeoutMs !== null) this.arm(timeoutMs);
   }
 
@@ -50,6 +64,8 @@ class PendingTransact implements Trigger {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.served.triggers.delete(this);
+    this.ticket?.cancel();
+    this.ticket = null;
   }
 }
 
@@ -170,7 +186,7 @@ export class Session implements LockHolder {
     const p = m.params;
     switch (m.method) {
       case 'list_dbs':
-        return this.reply(m.id, [...this.server.databases.keys()]);
+        return this.reply(m.id, this.server.databaseNames());
       case 'get_server_id':
         return this.reply(m.id, this.server.serverId);
       case 'echo':
@@ -214,11 +230,15 @@ export class Session implements LockHolder {
     if (typeof name !== 'string')
       throw syntaxError(`${m.method} request params must begin with <db-name>`, m.params);
     const served = this.server.databases.get(name);
-    if (served === undefined)
-      throw new OvsdbError('unknown database', `${m.method} request specifies unknown database ${name}`, {
-        syntax: m.params,
-      });
-    return served;
+    if (served !== undefined) return served;
+    if (this.server.unavailable.has(name))
+      throw new OvsdbError(
+        'database not available',
+        `${m.method} request specifies database ${name} which is not yet available because it has not completed joining its cluster`,
+      );
+    throw new OvsdbError('unknown database', `${m.method} request specifies unknown database ${name}`, {
+      syntax: m.params,
+    });
   }
 
   private transact(m: JsonRpcRequest): void {
@@ -226,7 +246,7 @@ export class Session implements LockHolder {
     const key = stringify(m.id);
     if (this.pending.has(key))
       throw syntaxError('transact: duplicate request ID', [served.name]);
-    const pt = new PendingTransact(this, served, m.id, m.params.slice(1), null);
+    const pt = new PendingTransact(this, served, m.id, m.params, null);
     this.runTransact(pt);
   }
 
@@ -235,12 +255,14 @@ export class Session implements LockHolder {
     const key = stringify(pt.id);
     const served = pt.served;
     if (this.server.databases.get(served.name) !== served) return;
+    const writer = served.model.writer;
     const out = execute(served.db, pt.ops, {
       readOnly: this.readOnly,
       reserved: this.server.isReservedDb(served.name),
       ownsLock: (name) => this.server.locks.owns(this, name),
       elapsedMs: Date.now() - pt.started,
       rbac: this.rbacFor(served),
+      forwardWrites: writer?.mode === 'forward',
     });
     if (out.kind === 'blocked') {
       if (!this.pending.has(key)) {
@@ -255,6 +277,9 @@ export class Session implements LockHolder {
       pt.cancel();
     }
     const result = out.result;
+    if (writer !== undefined && (out.forward || (out.commit !== null && writer.mode === 'propose'))) {
+      return this.submitWrite(pt, { params: pt.params, commit: out.commit, result });
+    }
     if (out.commit) {
       try {
         this.server.commit(served, out.commit);
@@ -266,6 +291,26 @@ export class Session implements LockHolder {
       }
     }
     this.reply(pt.id, result);
+  }
+
+  /** Hands a write to the database's writer; the reply comes when the writer calls back. */
+  private submitWrite(pt: PendingTransact, request: WriteRequest): void {
+    const key = stringify(pt.id);
+    this.pending.set(key, pt);
+    pt.ticket = pt.served.model.writer!.submit(request, (reply: WriteReply) => {
+      if (this.pending.get(key) !== pt) return;
+      this.pending.delete(key);
+      pt.ticket = null;
+      if ('retry' in reply) {
+        // Executed again later, from scratch, as a transaction blocked in `wait` is.
+        this.pending.set(key, pt);
+        if (reply.retry === 'now') setImmediate(() => this.pending.get(key) === pt && pt.retry());
+        else pt.served.triggers.add(pt);
+        return;
+      }
+      if ('result' in reply) this.reply(pt.id, reply.result);
+      else this.replyError(pt.id, reply.error);
+    });
   }
 
   /** RBAC applies when the schema has RBAC_Role and this session's remote gave it a role. */
@@ -297,6 +342,12 @@ export class Session implements LockHolder {
         'invalid parameters',
         `new schema name (${schema.name}) does not match database name (${served.name})`,
       );
+    const model = served.model;
+    if (model.convert !== undefined) {
+      const converted = convertedDatabase(served.db, schema);
+      void model.convert(converted).then(() => this.reply(m.id, {}));
+      return;
+    }
     convertDatabase(this.server, served, schema);
     this.reply(m.id, {});
   }

@@ -25,6 +25,11 @@ export interface TransactContext {
   readonly elapsedMs?: number;
   /** Role-based access control of the session (only when the schema has RBAC_Role and a role is set). */
   readonly rbac?: RbacIdentity;
+  /**
+   * A relay's copy (raft.md §5.2): when every operation executed and at least one of them writes, stop
+   * before the commit checks and report `forward` — the source checks and commits the original request.
+   */
+  readonly forwardWrites?: boolean;
 }
 
 export type TransactOutcome =
@@ -36,6 +41,8 @@ export type TransactOutcome =
       readonly commit: Commit | null;
       /** The failure (an operation's or the commit checks'), already in `result`; null on success. */
       readonly error: OvsdbError | null;
+      /** With `forwardWrites`: write operations executed cleanly; commit is null, the source decides. */
+      readonly forward?: boolean;
     }
   | {
       readonly kind: 'blocked';
@@ -84,6 +91,8 @@ function violatingDefaults(table: TableSchema): readonly ColumnSchema[] {
 class Executor {
   readonly txn: Transaction;
   readonly symbols = new Symbols();
+  /** A write operation (insert, update, mutate, delete, commit) got past its checks. */
+  wrote = false;
   /** One options object for every value parsed in this transaction. */
   private readonly parseOptions: DatumParseOptions = { symtab: this.symbols };
 
@@ -146,6 +155,7 @@ class Executor {
     if (this.ctx.readOnly)
       throw new OvsdbError('not allowed', `${op} operation not allowed when database server is in read only mode`);
     if (this.ctx.reserved) throw new OvsdbError('not allowed', `${op} operation not allowed on table in reserved database ${this.db.name}`);
+    this.wrote = true;
   }
 
   private table(p: MemberParser): TableSchema {
@@ -241,8 +251,8 @@ class Executor {
       if (c.type.value && d.values) checkAtom(c.type.value, d.values[0]);
     }
     this.checkWritable('insert');
-    // A row inserted here has its own _version already (a select later in this transaction shows it); the
-    // commit gives it another, as the reference does.
+    // The new row's _version exists from now on (a select later in this transaction shows it), as the
+    // reference's; the commit keeps it.
     const row = { uuid, version: nextVersion(), data };
     if (this.ctx.rbac) checkInsert(this.db, this.ctx.rbac, table, row);
     this.txn.insert(table.name, row);
@@ -412,6 +422,7 @@ export function execute(db: Database, ops: readonly JsonValue[], ctx: TransactCo
       return { kind: 'done', result, commit: null, error: e };
     }
   }
+  if (ex.wrote && ctx.forwardWrites) return { kind: 'done', result, commit: null, error: null, forward: true };
   try {
     const commit = ex.txn.prepare();
     return { kind: 'done', result, commit: commitIsEmpty(commit) ? null : commit, error: null };

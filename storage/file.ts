@@ -292,8 +292,26 @@ function recordError(details: string, syntax?: JsonValue, tag = 'syntax error'):
 const RECORD_VALUE: DatumParseOptions = { checkConstraints: false };
 const RECORD_DIFF: DatumParseOptions = { checkConstraints: false, ignoreSize: true };
 
+export interface ApplyRecordOptions {
+  /**
+   * Apply diffs as the 3.1.0 reader does: a column whose current value is the type's default gets the diff
+   * as its new value instead of the diff applied to it (raft.md §7.2 item 3). Every member of a cluster,
+   * C or ours, applies committed entries this way, so a clustered database must too or it diverges.
+   */
+  readonly reader31?: boolean;
+}
+
 /** Replays one transaction record into the database (all commit checks apply). */
-export function applyRecord(db: Database, rec: JsonObject): void {
+export function applyRecord(db: Database, rec: JsonObject, path = 'record', opts: ApplyRecordOptions = {}): void {
+  db.apply(recordCommit(db, rec, path, opts));
+}
+
+/**
+ * The commit one transaction record makes on the database (checked, not applied). Errors are the
+ * reference's texts, which do not name the file (`_path` stays for the callers that pass it).
+ */
+export function recordCommit(db: Database, rec: JsonObject, _path = 'record', opts: ApplyRecordOptions = {}): Commit {
+  const reader31 = opts.reader31 === true;
   if (!isJsonObject(rec)) throw recordError('object expected', rec);
   const isDiff = rec._is_diff === true;
   const txn = new Transaction(db);
@@ -333,7 +351,8 @@ export function applyRecord(db: Database, rec: JsonObject): void {
           // The fixed reader: apply the diff to whatever the row holds (the 3.1 reader replaced it when the
           // current value was the default, losing data for min-1 sets).
           const diff = datumFromJson(col.type, cjson, RECORD_DIFF);
-          const next = datumApplyDiff(col.type, data[col.index], diff);
+          const cur = data[col.index];
+          const next = reader31 && isDefault(col.type, cur) ? diff : datumApplyDiff(col.type, cur, diff);
           if (!sizeOk(col.type, next)) throw new OvsdbError('syntax error', 'Datum crated by diff has size error');
           data[col.index] = next;
         } else {
@@ -344,7 +363,7 @@ export function applyRecord(db: Database, rec: JsonObject): void {
       else txn.insert(name, { uuid, version: 0, data });
     }
   }
-  db.apply(txn.prepare());
+  return txn.prepare();
 }
 
 export class FileStorage {

@@ -1,5 +1,6 @@
-// The OVSDB standalone record log (ovsdb(5), reference §7): a file of `OVSDB JSON <len> <sha1>\n`
-// headers, each followed by <len> bytes of JSON object text. This module only frames, checks,
+// The OVSDB record log (ovsdb(5), reference §7): a file of `OVSDB JSON <len> <sha1>\n` headers, each
+// followed by <len> bytes of JSON object text. Clustered files (raft.md §1.1) differ only in the magic
+// (`OVSDB CLUSTER`), chosen with the `magic` option. This module only frames, checks,
 // appends and atomically replaces records; what the records mean is the database layer's business.
 //
 // Corruption policy. A crash can tear only the tail: the last append may be cut short (EOF in its
@@ -13,7 +14,7 @@
 //     truncate the file there on the next write.
 import fs from 'node:fs';
 import path from 'node:path';
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { parseJson, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { LogError, ioError } from './log-error.ts';
 import {
@@ -74,6 +75,7 @@ export interface LogFs {
   fdatasyncSync(fd: number): void;
   fsyncSync(fd: number): void;
   fdatasync(fd: number, cb: (err: NodeJS.ErrnoException | null) => void): void;
+  write(fd: number, buf: Uint8Array, offset: number, length: number, position: number, cb: (err: NodeJS.ErrnoException | null, written: number) => void): void;
   fstatSync(fd: number): { size: number };
   renameSync(from: string, to: string): void;
   unlinkSync(p: string): void;
@@ -89,6 +91,7 @@ const nodeFs: LogFs = {
   fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
   fsyncSync: (fd) => fs.fsyncSync(fd),
   fdatasync: (fd, cb) => fs.fdatasync(fd, cb),
+  write: (fd, buf, off, len, pos, cb) => fs.write(fd, buf, off, len, pos, cb),
   fstatSync: (fd) => fs.fstatSync(fd),
   renameSync: (a, b) => fs.renameSync(a, b),
   unlinkSync: (p) => fs.unlinkSync(p),
@@ -98,6 +101,11 @@ const nodeFs: LogFs = {
 export interface LogOpenOptions {
   /** Open for appending (default false: read-only, the file is never changed). */
   writable?: boolean;
+  /**
+   * The magic(s) accepted (MAGIC_STANDALONE, MAGIC_CLUSTERED). Default: standalone only, and a clustered
+   * file is refused with a hint. With a list, another magic gets "cannot identify file type" (as OVS).
+   */
+  magic?: string | readonly string[];
   /** What to do about damage in the middle of the file (default 'strict', see the file comment). */
   policy?: CorruptionPolicy;
   /** Default: parseJson of schema/json.ts. */
@@ -109,7 +117,10 @@ export interface LogOpenOptions {
   fs?: Partial<LogFs>;
 }
 
-export interface LogCreateOptions extends Omit<LogOpenOptions, 'writable' | 'policy' | 'onRecovery'> {}
+export interface LogCreateOptions extends Omit<LogOpenOptions, 'writable' | 'policy' | 'onRecovery' | 'magic'> {
+  /** The magic of every record (default MAGIC_STANDALONE). */
+  magic?: string;
+}
 
 // Exact int64 (bigint beyond 2^53) and OVS-worded syntax errors.
 const defaultParse: ParseJson = (text) => parseJson(text);
@@ -117,6 +128,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 const READ_CHUNK = 1 << 20;
 const NEW_FILE_MODE = 0o660; // the kernel applies the umask, as the reference's creat() does
 const HEADER_PREFIX = 'OVSDB JSON ';
+
+function headerPrefix(magic: string): string {
+  return magic === MAGIC_STANDALONE ? HEADER_PREFIX : `OVSDB ${magic} `;
+}
 
 // One-shot hash: a Hash object per record cost as much as the hashing itself.
 /** fs sets whose writeSync is node's: appends may then write strings directly (see writeRecordString). */
@@ -135,14 +150,20 @@ function sha1Hex(data: Uint8Array | string): string {
 
 /** Header plus body of one record holding `text` (one line of JSON, "\n" added), as one buffer. */
 export function encodeRecord(text: string): Buffer {
+  return encodeRecordAs(text, MAGIC_STANDALONE);
+}
+
+/** encodeRecord with another magic (MAGIC_CLUSTERED for a clustered file). */
+export function encodeRecordAs(text: string, magic: string): Buffer {
+  const prefix = headerPrefix(magic);
   const bodyLen = Buffer.byteLength(text, 'utf8') + 1;
   const lenStr = String(bodyLen);
-  const headerLen = HEADER_PREFIX.length + lenStr.length + 42; // " " + 40 hex + "\n"
+  const headerLen = prefix.length + lenStr.length + 42; // " " + 40 hex + "\n"
   const buf = Buffer.allocUnsafe(headerLen + bodyLen);
   buf.write(text, headerLen, 'utf8');
   buf[headerLen + bodyLen - 1] = 0x0a;
   const sha = sha1Hex(buf.subarray(headerLen));
-  buf.write(`${HEADER_PREFIX}${lenStr} ${sha}\n`, 0, 'latin1');
+  buf.write(`${prefix}${lenStr} ${sha}\n`, 0, 'latin1');
   return buf;
 }
 
@@ -193,6 +214,8 @@ export class RecordLog {
   private readonly absPath: string;
   readonly writable: boolean;
   readonly policy: CorruptionPolicy;
+  /** The file's magic (every record has it): MAGIC_STANDALONE or MAGIC_CLUSTERED. */
+  readonly magic: string;
   /** Set when reading stopped before the end of the file. */
   recovery: LogRecovery | null = null;
 
@@ -209,8 +232,10 @@ export class RecordLog {
   private nRecords = 0;
   private nSinceOpen = 0;
   private base = 0;
+  /** Set while replaceWithAsync runs: no appends or syncs until it settles. */
+  private replacing = false;
 
-  private constructor(p: string, fd: number, fileSize: number, io: LogFs, opts: LogOpenOptions, state: 'reading' | 'ready') {
+  private constructor(p: string, fd: number, fileSize: number, io: LogFs, opts: LogOpenOptions, state: 'reading' | 'ready', magic: string) {
     this.path = p;
     this.absPath = path.resolve(p);
     this.fd = fd;
@@ -222,6 +247,7 @@ export class RecordLog {
     this.onRecovery = opts.onRecovery;
     this.onWarning = opts.onWarning ?? (() => {});
     this.state = state;
+    this.magic = magic;
   }
 
   /**
@@ -242,11 +268,17 @@ export class RecordLog {
       if (head.length === 0) throw new LogError('ovsdb error', `${p}: cannot identify file type`);
       const nl = head.indexOf(0x0a);
       const hdr = nl < 0 ? null : parseHeaderLine(head.subarray(0, nl));
-      if (hdr?.magic === MAGIC_CLUSTERED) {
-        throw new LogError('ovsdb error', `${p}: clustered databases are not supported (this is a clustered OVSDB file; convert it with "ovsdb-tool cluster-to-standalone")`);
+      if (opts.magic === undefined) {
+        if (hdr?.magic === MAGIC_CLUSTERED) {
+          throw new LogError('ovsdb error', `${p}: clustered databases are not supported (this is a clustered OVSDB file; convert it with "ovsdb-tool cluster-to-standalone")`);
+        }
+        if (hdr?.magic !== MAGIC_STANDALONE) throw new LogError('ovsdb error', `${p}: unexpected file format`);
+        return new RecordLog(p, fd, size, io, opts, 'reading', MAGIC_STANDALONE);
       }
-      if (hdr?.magic !== MAGIC_STANDALONE) throw new LogError('ovsdb error', `${p}: unexpected file format`);
-      return new RecordLog(p, fd, size, io, opts, 'reading');
+      if (hdr === null) throw new LogError('ovsdb error', `${p}: unexpected file format`);
+      const accepted = typeof opts.magic === 'string' ? [opts.magic] : opts.magic;
+      if (!accepted.includes(hdr.magic)) throw new LogError('ovsdb error', `${p}: cannot identify file type`);
+      return new RecordLog(p, fd, size, io, opts, 'reading', hdr.magic);
     } catch (err) {
       io.closeSync(fd);
       throw err;
@@ -259,13 +291,14 @@ export class RecordLog {
    */
   static create(p: string, schemaText: string, opts: LogCreateOptions = {}): RecordLog {
     const io = makeIo(opts.fs);
+    const magic = opts.magic ?? MAGIC_STANDALONE;
     let fd: number;
     try {
       fd = io.openSync(p, 'wx+', NEW_FILE_MODE);
     } catch (err) {
       throw ioError(`${p}: create failed`, err);
     }
-    const rec = encodeRecord(schemaText);
+    const rec = encodeRecordAs(schemaText, magic);
     try {
       writeFully(io, fd, rec, 0);
       io.fsyncSync(fd);
@@ -276,7 +309,7 @@ export class RecordLog {
       throw ioError(`${p}: write failed`, err);
     }
     fsyncDir(io, p, opts.onWarning);
-    const log = new RecordLog(p, fd, rec.length, io, { ...opts, writable: true }, 'ready');
+    const log = new RecordLog(p, fd, rec.length, io, { ...opts, writable: true, magic }, 'ready', magic);
     log.end = rec.length;
     log.base = rec.length;
     log.nRecords = 1;
@@ -311,6 +344,15 @@ export class RecordLog {
     this.finishReading();
   }
 
+  /**
+   * Ends reading after the records yielded so far (as the reference does when it stops reading a file
+   * early): anything after them is cut off before the next append.
+   */
+  endReading(): void {
+    if (this.state !== 'reading') throw new Error(`${this.path}: not reading`);
+    this.finishReading();
+  }
+
   /** All records, as records() would yield them. */
   readAll(): LogRecord[] {
     return Array.from(this.records());
@@ -331,7 +373,8 @@ export class RecordLog {
 
   /**
    * Appends one record holding `text` (one line of compact JSON, without the final "\n") with a
-   * single write. On return the record is in the OS (not necessarily on disk: see sync()).
+   * single write (a huge one, ≥ 4 Mi characters, with one write per MiB). On return the record is in the
+   * OS (not necessarily on disk: see sync()).
    * On failure the partial bytes are cut off and a LogError "<file>: write failed" is thrown.
    */
   append(text: string): { offset: number; length: number } {
@@ -341,10 +384,13 @@ export class RecordLog {
     let length: number;
     try {
       // Big records go through one buffer: the string path copies and encodes a big text several times.
+      // Huge ones are encoded a slice at a time, twice (hash, then write): not one more copy of their size.
       length =
-        nativeWrites.has(this.io) && text.length < BIG_RECORD_CHARS
-          ? writeRecordString(this.io, this.fd, text, offset)
-          : writeRecordBuffer(this.io, this.fd, text, offset);
+        text.length >= SLICED_RECORD_CHARS
+          ? writeRecordSliced(this.io, this.fd, text, offset, headerPrefix(this.magic))
+          : nativeWrites.has(this.io) && text.length < BIG_RECORD_CHARS
+            ? writeRecordString(this.io, this.fd, text, offset, headerPrefix(this.magic))
+            : writeRecordBuffer(this.io, this.fd, text, offset, this.magic);
     } catch (err) {
       try {
         this.io.ftruncateSync(this.fd, offset);
@@ -413,7 +459,7 @@ export class RecordLog {
       let batch: Buffer[] = [];
       let batchBytes = 0;
       for (const text of records) {
-        const rec = encodeRecord(text);
+        const rec = encodeRecordAs(text, this.magic);
         batch.push(rec);
         batchBytes += rec.length;
         if (batchBytes >= READ_CHUNK) {
@@ -441,6 +487,79 @@ export class RecordLog {
       throw fail(`rename to ${real} failed`, err);
     }
     // The new file is live from here on.
+    try { io.closeSync(this.fd); } catch { /* the old file is gone from the namespace anyway */ }
+    this.fd = fd;
+    this.end = size;
+    this.fileSize = size;
+    this.base = size;
+    this.truncatePending = false;
+    this.nRecords = records.length;
+    this.nSinceOpen += records.length;
+    fsyncDir(io, real, this.onWarning);
+  }
+
+  /**
+   * replaceWith without blocking the event loop on the writes and the fdatasync (a snapshot can be large).
+   * Until it settles, append() and sync() throw: the caller holds back its records (raft/log.ts queues them).
+   * Same guarantees: on failure before the rename the old file stays in use.
+   */
+  async replaceWithAsync(records: readonly string[]): Promise<void> {
+    this.checkWritable();
+    if (records.length === 0) throw new Error('replaceWithAsync: the first record is required');
+    const io = this.io;
+    let real: string;
+    try {
+      real = io.realpathSync(this.absPath);
+    } catch (err) {
+      throw ioError(`${this.path}: realpath failed`, err);
+    }
+    const tmp = `${real}.tmp`;
+    try { io.unlinkSync(tmp); } catch { /* usually absent */ }
+    let fd: number;
+    try {
+      fd = io.openSync(tmp, 'wx+', NEW_FILE_MODE);
+    } catch (err) {
+      throw ioError(`${tmp}: create failed`, err);
+    }
+    this.replacing = true;
+    let size = 0;
+    try {
+      const fail = (what: string, err: unknown): LogError => {
+        try { io.closeSync(fd); } catch { /* already failing */ }
+        try { io.unlinkSync(tmp); } catch { /* already failing */ }
+        return ioError(`${tmp}: ${what}`, err);
+      };
+      try {
+        let batch: Buffer[] = [];
+        let batchBytes = 0;
+        for (let i = 0; i < records.length; i++) {
+          const rec = encodeRecordAs(records[i]!, this.magic);
+          batch.push(rec);
+          batchBytes += rec.length;
+          if (batchBytes >= READ_CHUNK || i === records.length - 1) {
+            await writeFullyAsync(io, fd, Buffer.concat(batch, batchBytes), size);
+            size += batchBytes;
+            batch = [];
+            batchBytes = 0;
+          }
+        }
+      } catch (err) {
+        throw fail('write failed', err);
+      }
+      try {
+        await new Promise<void>((resolve, reject) => io.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+      } catch (err) {
+        throw fail('fdatasync failed', err);
+      }
+      if (this.state === 'closed') throw fail('rename skipped', new Error('log closed'));
+      try {
+        io.renameSync(tmp, real);
+      } catch (err) {
+        throw fail(`rename to ${real} failed`, err);
+      }
+    } finally {
+      this.replacing = false;
+    }
     try { io.closeSync(this.fd); } catch { /* the old file is gone from the namespace anyway */ }
     this.fd = fd;
     this.end = size;
@@ -499,7 +618,7 @@ export class RecordLog {
     const nl = head.indexOf(0x0a);
     const line = nl < 0 ? head : head.subarray(0, nl);
     const hdr: RecordHeader | null = nl < 0 ? null : parseHeaderLine(line);
-    if (hdr === null || hdr.magic !== MAGIC_STANDALONE) {
+    if (hdr === null || hdr.magic !== this.magic) {
       const msg = `${this.path}: parse error at offset ${pos} in header line "${displayHeaderLine(line)}"`;
       return { ok: false, error: new LogError('syntax error', msg, { offset: pos }), torn: true };
     }
@@ -542,7 +661,7 @@ export class RecordLog {
 
   /** Offset of the first record at or after `from` whose header parses and whose hash matches, or -1. */
   private findValidRecord(from: number): number {
-    const needle = Buffer.from(HEADER_PREFIX, 'latin1');
+    const needle = Buffer.from(headerPrefix(this.magic), 'latin1');
     const scan = new Reader(this.io, this.fd, this.path);
     const probe = new Reader(this.io, this.fd, this.path);
     let pos = from;
@@ -565,7 +684,7 @@ export class RecordLog {
     const nl = head.indexOf(0x0a);
     if (nl < 0) return false;
     const hdr = parseHeaderLine(head.subarray(0, nl));
-    if (hdr === null || typeof hdr.length === 'bigint' || pos + nl + 1 + hdr.length > this.fileSize) return false;
+    if (hdr === null || hdr.magic !== this.magic || typeof hdr.length === 'bigint' || pos + nl + 1 + hdr.length > this.fileSize) return false;
     const body = reader.bytes(pos + nl + 1, hdr.length);
     return body.length === hdr.length && sha1Hex(body) === hdr.sha1;
   }
@@ -575,6 +694,7 @@ export class RecordLog {
     if (!this.writable) throw new Error(`${this.path}: log was opened read-only`);
     if (this.state === 'reading') throw new Error(`${this.path}: read the log to the end before writing`);
     if (this.state === 'failed') throw new Error(`${this.path}: log failed to load`);
+    if (this.replacing) throw new Error(`${this.path}: the file is being replaced`);
   }
 
   private truncateIfPending(): void {
@@ -592,8 +712,45 @@ export class RecordLog {
 /** Records at least this long (in UTF-16 units) are encoded into a buffer before hashing and writing. */
 const BIG_RECORD_CHARS = 64 * 1024;
 
-function writeRecordBuffer(io: LogFs, fd: number, text: string, position: number): number {
-  const rec = encodeRecord(text);
+/** Records at least this long are hashed and written a slice at a time (see writeRecordSliced). */
+const SLICED_RECORD_CHARS = 4 * 1024 * 1024;
+const RECORD_SLICE_CHARS = 1024 * 1024;
+
+/** Calls `each` with the UTF-8 bytes of `text` a slice at a time (the buffer is reused between calls). */
+function encodeSlices(text: string, each: (bytes: Buffer) => void): void {
+  const buf = Buffer.allocUnsafe(RECORD_SLICE_CHARS * 3);
+  for (let at = 0; at < text.length; ) {
+    let end = Math.min(at + RECORD_SLICE_CHARS, text.length);
+    const c = text.charCodeAt(end - 1);
+    if (end < text.length && c >= 0xd800 && c <= 0xdbff) end--; // a surrogate pair stays in one slice
+    each(buf.subarray(0, buf.write(text.slice(at, end), 0, 'utf8')));
+    at = end;
+  }
+}
+
+/** The same record as encodeRecord writes, without a buffer the size of the record. */
+function writeRecordSliced(io: LogFs, fd: number, text: string, position: number, prefix: string): number {
+  const sha1 = createHash('sha1');
+  let bodyLen = 1; // the final "\n"
+  encodeSlices(text, (bytes) => {
+    sha1.update(bytes);
+    bodyLen += bytes.length;
+  });
+  sha1.update('\n');
+  const header = Buffer.from(`${prefix}${bodyLen} ${sha1.digest('hex')}\n`, 'latin1');
+  let at = position;
+  writeFully(io, fd, header, at);
+  at += header.length;
+  encodeSlices(text, (bytes) => {
+    writeFully(io, fd, bytes, at);
+    at += bytes.length;
+  });
+  writeFully(io, fd, Buffer.from('\n'), at);
+  return header.length + bodyLen;
+}
+
+function writeRecordBuffer(io: LogFs, fd: number, text: string, position: number, magic: string): number {
+  const rec = encodeRecordAs(text, magic);
   writeFully(io, fd, rec, position);
   return rec.length;
 }
@@ -603,9 +760,9 @@ function writeRecordBuffer(io: LogFs, fd: number, text: string, position: number
  * written as one string (a small commit's buffer work cost more than the write itself). A short write
  * finishes from a buffer.
  */
-function writeRecordString(io: LogFs, fd: number, text: string, position: number): number {
+function writeRecordString(io: LogFs, fd: number, text: string, position: number, prefix: string): number {
   const body = text + '\n';
-  const header = HEADER_PREFIX + Buffer.byteLength(body, 'utf8') + ' ' + sha1Hex(body) + '\n';
+  const header = prefix + Buffer.byteLength(body, 'utf8') + ' ' + sha1Hex(body) + '\n';
   const rec = header + body;
   const total = Buffer.byteLength(rec, 'utf8');
   const n = fs.writeSync(fd, rec, position, 'utf8');
@@ -621,6 +778,17 @@ function writeFully(io: LogFs, fd: number, buf: Uint8Array, position: number): v
   let done = 0;
   while (done < buf.length) {
     const n = io.writeSync(fd, buf, done, buf.length - done, position + done);
+    if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+    done += n;
+  }
+}
+
+async function writeFullyAsync(io: LogFs, fd: number, buf: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const n = await new Promise<number>((resolve, reject) =>
+      io.write(fd, buf, done, buf.length - done, position + done, (err, written) => (err ? reject(err) : resolve(written))),
+    );
     if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
     done += n;
   }

@@ -432,9 +432,8 @@ export class Transaction {
     for (const [tname, m] of this.staged) {
       for (const s of m.values()) {
         if (s.new === null ? s.old === null : s.old !== null && !rowDataChanged(s.old, s.new)) m.delete(s.uuid);
-        // A modified row gets a new _version; an inserted one keeps the one its insert gave it (the file
-        // replay and replication insert without one).
-        else if (s.new !== null && (s.old !== null || s.new.version === 0))
+        // Changed rows get a new _version; an inserted row keeps the one it got at insert (if any).
+        else if (s.new !== null && !(s.old === null && s.new.version !== 0))
           s.new = { uuid: s.uuid, version: nextVersion(), data: s.new.data };
       }
       if (m.size === 0) this.staged.delete(tname);

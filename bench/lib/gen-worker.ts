@@ -108,10 +108,15 @@ async function runSubscribe(t: SubscribeTask): Promise<void> {
   for (const c of clients) void c.closed.then(() => rejectAll(new Error('subscriber connection closed')));
   const v1 = t.method === 'monitor';
   const columns = ['name', 'external_ids'];
-  const request = v1 ? { Logical_Switch: { columns } } : { Logical_Switch: [{ columns }] };
+  const requestFor = (ci: number) => {
+    if (v1) return { Logical_Switch: { columns } };
+    if (!t.distinct) return { Logical_Switch: [{ columns }] };
+    const where = [['name', '==', `${t.prefix}own-${t.distinct.clientBase + ci}`], ['name', '!=', '']];
+    return { Logical_Switch: [{ columns, where }] };
+  };
 
   await Promise.all(
-    clients.map(async (c) => {
+    clients.map(async (c, ci) => {
       let seen = 0;
       c.onNotification = (method, params) => {
         if (method !== (v1 ? 'update' : 'update2')) return;
@@ -131,7 +136,7 @@ async function runSubscribe(t: SubscribeTask): Promise<void> {
           }
         }
       };
-      await c.request(t.method, [t.db, 'bench', request]);
+      await c.request(t.method, [t.db, 'bench', requestFor(ci)]);
     }),
   );
   post({ type: 'ready', taskId: t.taskId });

@@ -22,6 +22,12 @@ export interface SubscribeTask {
   method: 'monitor' | 'monitor_cond';
   expected: number;
   prefix: string;
+  /**
+   * monitor_cond only: each client gets its own condition, ovn-controller style — its own row
+   * (`name == "<prefix>own-<clientBase + i>"`) or any other row (`name != ""`) — so every client is a
+   * distinct monitor shape that still receives every new row.
+   */
+  distinct?: { clientBase: number };
 }
 
 export type TaskSpec = TxnTask | SubscribeTask;

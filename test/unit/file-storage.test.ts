@@ -203,3 +203,24 @@ describe('CompactionSchedule (reference §7.5)', () => {
     storage.close();
   });
 });
+
+describe('applyRecord with the 3.1.0 reader (clustered apply)', () => {
+  it('a diff to a min-1 set holding its default replaces the value, as every 3.1.0 cluster member does', async () => {
+    const { applyRecord } = await import('../../storage/file.ts');
+    const { Database } = await import('../../storage/database.ts');
+    const { parseSchema } = await import('../../schema/schema.ts');
+    const { datumToJson } = await import('../../schema/datum.ts');
+    const read = (reader31: boolean) => {
+      const db = new Database(parseSchema(SCHEMA as unknown as JsonValue));
+      const uuid = '4c5e3428-f3ea-4406-bab8-66175b3e56ea';
+      applyRecord(db, { T: { [uuid]: { name: 'r' } } });
+      // The diff the writer emits for `small += INT64_MAX` on a row holding the default {0}.
+      applyRecord(db, { _is_diff: true, T: { [uuid]: { small: ['set', [0, 9223372036854775807n]] } } }, 'r', { reader31 });
+      const t = db.table('T');
+      const col = t.schema.columnsByName.get('small')!;
+      return datumToJson(col.type, t.rows.get(uuid)!.data[col.index]);
+    };
+    expect(read(true)).toEqual(['set', [0, 9223372036854775807n]]);
+    expect(read(false)).toEqual(9223372036854775807n);
+  });
+});

@@ -5,11 +5,24 @@ import { parseLastTxnId } from '../../server/monitor.ts';
 import { errorOf, Fixture, txnId, U1, U2, U3 } from './monitor-util.ts';
 
 describe('monitor_cond_since', () => {
-  it('a database with no commits: latest is the zero uuid, and the zero uuid is never found', () => {
+  it('a database with no commits: latest is a fresh non-zero id (found, nothing after it); the zero uuid is never found', () => {
     const f = new Fixture();
     const m = f.monitor('s', 3, { T: { columns: ['x'] } });
+    const start = f.history.latest;
+    expect(start).not.toBe(ZERO_UUID);
+    expect(m.sinceResult(f.history, ZERO_UUID)).toEqual([false, start, {}]);
+    expect(m.sinceResult(f.history, start)).toEqual([true, start, {}]);
+  });
+
+  it('a disabled history (a relay of a source without ids) reports the zero uuid and finds nothing', () => {
+    const f = new Fixture();
+    f.insert('T', U1, { x: 1, name: 'a' });
+    const m = f.monitor('s', 3, { T: { columns: ['x'] } });
+    f.history.setEnabled(false);
+    f.insert('T', U2, { x: 2, name: 'b' });
     expect(f.history.latest).toBe(ZERO_UUID);
-    expect(m.sinceResult(f.history, ZERO_UUID)).toEqual([false, ZERO_UUID, {}]);
+    expect(m.sinceResult(f.history, txnId(2))[0]).toBe(false);
+    expect(m.sinceResult(f.history, ZERO_UUID)[1]).toBe(ZERO_UUID);
   });
 
   it('unknown id → [false, latest, full initial contents]', () => {
@@ -126,13 +139,43 @@ describe('CommitHistory bounds', () => {
     expect(r.slice(0, 2)).toEqual([false, ZERO_UUID]);
   });
 
+  it('keeps at most maxBytes of superseded values: inserts cost nothing, updates cost the values they replaced', () => {
+    const f = new Fixture({ maxBytes: 10_000 });
+    const m = f.monitor('s', 3, { T: { columns: ['name'] } });
+    const big = (c: string) => c.repeat(4000);
+    f.insert('T', U1, { name: big('a'), x: 1 }); // 1: an insert holds no old value
+    expect(f.history.retainedBytes).toBe(0);
+    f.update('T', U1, { name: big('b') }); // 2: holds the 4000-char 'a' value
+    const one = f.history.retainedBytes;
+    expect(one).toBeGreaterThan(4000);
+    expect(one).toBeLessThan(4400);
+    f.update('T', U1, { x: 2 }); // 3: only the integer changed; the name datum is shared, not counted
+    expect(f.history.retainedBytes - one).toBeLessThan(200);
+    f.update('T', U1, { name: big('c') }); // 4
+    expect(f.history.size).toBe(4);
+    f.update('T', U1, { name: big('d') }); // 5: over 10,000 → commit 1 and 2 evicted (2 held 'a')
+    expect(f.history.retainedBytes).toBeLessThanOrEqual(10_000);
+    expect(m.sinceResult(f.history, txnId(1))[0]).toBe(false);
+    expect(m.sinceResult(f.history, txnId(2))).toEqual([true, txnId(5), { T: { [U1]: { modify: { name: big('d') } } } }]);
+    f.update('T', U1, { name: 'x'.repeat(20_000) }); // 6: holds the 4000-char 'd' value
+    f.update('T', U1, { name: 'y' }); // 7: would hold 20,000 chars → too big: the history is emptied
+    expect(f.history.size).toBe(0);
+    expect(f.history.retainedBytes).toBe(0);
+    expect(m.sinceResult(f.history, txnId(6))[0]).toBe(false);
+    expect(m.sinceResult(f.history, txnId(7))).toEqual([true, txnId(7), {}]);
+    f.delete('T', U1); // 8: a delete holds the whole old row
+    expect(f.history.retainedBytes).toBeGreaterThan(64);
+  });
+
   it('clear() forgets every id, including the latest', () => {
     const f = new Fixture();
     f.insert('C', U1, { v: 1 });
     const m = f.monitor('s', 3, { C: { columns: ['v'] } });
     f.history.clear();
-    expect(f.history.latest).toBe(ZERO_UUID);
-    expect(m.sinceResult(f.history, txnId(1))).toEqual([false, ZERO_UUID, { C: { [U1]: { initial: { v: 1 } } } }]);
+    const fresh = f.history.latest;
+    expect(fresh).not.toBe(ZERO_UUID);
+    expect(fresh).not.toBe(txnId(1));
+    expect(m.sinceResult(f.history, txnId(1))).toEqual([false, fresh, { C: { [U1]: { initial: { v: 1 } } } }]);
   });
 
   it('many commits: eviction keeps working after the internal array is compacted', () => {
