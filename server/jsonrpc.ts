@@ -400,9 +400,13 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   /** As encodeReplyRaw, but the result text stays a piece of its own (a large one is never copied to join it). */
   replyRaw(id: JsonValue, resultText: string): boolean {
     if (this.isClosed) return false;
-    this.push('{"id":' + stringify(id) + ',"result":');
+    const head = '{"id":' + stringify(id) + ',"result":';
+    if (this.debugOn('jsonrpc')) this.logSent(head + resultText + ',"error":null}');
+    this.push(head);
     this.push(resultText);
-    return this.sendRaw(',"error":null}');
+    this.push(',"error":null}');
+    if (!this.reading) this.flushOut();
+    return !this.backlog;
   }
   replyError(id: JsonValue, error: JsonValue): boolean {
     return this.sendRaw(encodeErrorReply(id, error));

@@ -64,7 +64,8 @@ export class UnixctlServer {
     this.log = opts.log ?? noLog;
     const versionText = opts.versionText ?? `${opts.programName ?? 'ovsdb-server'} (Open vSwitch) ${opts.version ?? '3.1.0'}`;
     this.register('list-commands', '', 0, 0, () => formatCommandList(this.commands.values()));
-    this.register('version', '', 0, 0, () => `${versionText}\n`);
+    // Its text ends with a newline, as the reference's (which the debug log shows).
+    this.register('version', '', 0, 0, () => (versionText.endsWith('\n') ? versionText : `${versionText}\n`));
   }
 
   /** Add (or replace) a command. maxArgs may be Infinity / Number.MAX_SAFE_INTEGER for "any number". */
