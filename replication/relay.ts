@@ -487,7 +487,7 @@ export class Relay implements DatabaseModel, DatabaseWriter {
     this.lastId = txnId;
     if (commitIsEmpty(commit)) {
       // Nothing changes here, but the source's id is a resume point for clients from now on.
-      if (txnId !== ZERO_UUID && served.history.latest !== txnId) served.history.record(txnId, commit);
+      if (txnId !== ZERO_UUID && served.history.latest !== txnId) served.history.record(txnId, commit, served.db.atoms);
       return;
     }
     this.opts.server.commit(served, commit, txnId);

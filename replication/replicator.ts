@@ -318,7 +318,7 @@ export class Replicator {
     this.stats.lastUpdateAt = Date.now();
     if (commitIsEmpty(commit)) {
       // Nothing to change here, but the active's id is ours from now on (a resume point for clients).
-      if (txnId !== null && txnId !== served.history.latest) served.history.record(txnId, commit);
+      if (txnId !== null && txnId !== served.history.latest) served.history.record(txnId, commit, served.db.atoms);
       return;
     }
     this.opts.server.commit(served, commit, txnId ?? newUuid());

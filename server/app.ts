@@ -19,7 +19,6 @@ import { UnixctlError, type UnixctlServer } from './unixctl.ts';
 import { coverageRead, coverageRun, coverageShow } from './coverage.ts';
 import type { RpcLog } from './jsonrpc.ts';
 import type { JsonValue } from '../schema/json.ts';
-import type { Datum } from '../schema/datum.ts';
 import { Relay } from '../replication/relay.ts';
 import { isRelaySpec, parseRelaySpec } from '../replication/relay-spec.ts';
 import { connectRemote } from './tls.ts';
@@ -399,11 +398,10 @@ export class ServerApp {
     let history = 0;
     let historyAtoms = 0;
     for (const served of this.server.databases.values()) {
+      atoms += served.db.atoms;
       for (const t of served.db.tables.values()) {
         const cols = t.schema.columns;
         cells += t.rows.size * (cols.length + 2);
-        atoms += t.rows.size * 2;
-        for (const row of t.rows.values()) atoms += rowAtoms(cols, row.data);
         for (const [dst, referrers] of t.weakReferrers) {
           for (const [src, e] of referrers) if (src !== dst) weakRefs += e.n;
         }
@@ -609,14 +607,3 @@ export function fileOpener(opts: {
   };
 }
 
-
-/** Atoms of a row's user columns, as the reference counts them: each key, and each value of a map. */
-export function rowAtoms(cols: readonly { readonly index: number }[], data: readonly Datum[]): number {
-  let n = 0;
-  for (let i = 0; i < cols.length; i++) {
-    const d = data[cols[i].index];
-    n += d.keys.length;
-    if (d.values) n += d.values.length;
-  }
-  return n;
-}

@@ -18,7 +18,7 @@
 // turns its history off, as the reference relay does: `latest` is then the all-zero id and nothing is found.
 import { newUuid, ZERO_UUID, type Atom } from '../schema/atom.ts';
 import type { Datum } from '../schema/datum.ts';
-import type { Commit } from '../storage/database.ts';
+import { rowAtoms, type Commit } from '../storage/database.ts';
 import { DeltaBuffer, type TableDeltas } from './monitor-compose.ts';
 
 export const DEFAULT_HISTORY_COMMITS = 100;
@@ -43,6 +43,8 @@ interface Entry {
   readonly tables: TableDeltas;
   readonly rowChanges: number;
   readonly bytes: number;
+  /** Atoms of the changed rows' old and new versions (the reference's txn-history-atoms share). */
+  readonly atoms: number;
 }
 
 // Estimated heap bytes of atoms and rows (V8 object header plus payload); only their sum matters.
@@ -95,6 +97,7 @@ export class CommitHistory {
   private head = 0;
   private rowChanges = 0;
   private bytes = 0;
+  private atomCount = 0;
   private base: string = newUuid();
   private last = this.base;
   private enabledValue = true;
@@ -134,23 +137,15 @@ export class CommitHistory {
 
   /** Atoms of the kept commits' old and new rows (memory/show's txn-history-atoms). */
   atoms(): number {
-    let n = 0;
-    for (let i = this.head; i < this.entries.length; i++) {
-      for (const rows of this.entries[i]!.tables.values()) {
-        for (const ch of rows.values()) {
-          for (const row of [ch.old, ch.new]) {
-            if (row === null) continue;
-            n += 2;
-            for (const d of row.data) n += d.keys.length + (d.values ? d.values.length : 0);
-          }
-        }
-      }
-    }
-    return n;
+    return this.atomCount;
   }
 
-  /** Records a commit just applied, under its txn id. */
-  record(txnId: string, commit: Commit): void {
+  /**
+   * Records a commit just applied, under its txn id. With `dbAtoms` (the database's atoms after it), the
+   * kept commits' atoms stay at most that, oldest evicted first (at least one kept), as the reference bounds
+   * its history.
+   */
+  record(txnId: string, commit: Commit, dbAtoms?: number): void {
     if (!this.enabledValue) return;
     let n = 0;
     for (const rows of commit.tables.values()) n += rows.size;
@@ -162,17 +157,33 @@ export class CommitHistory {
       this.head = 0;
       this.rowChanges = 0;
       this.bytes = 0;
+      this.atomCount = 0;
       this.base = txnId;
       return;
     }
-    this.entries.push({ txnId, tables: commit.tables, rowChanges: n, bytes });
+    let atoms = 0;
+    for (const rows of commit.tables.values()) {
+      for (const ch of rows.values()) {
+        if (ch.old !== null) atoms += rowAtoms(ch.old);
+        if (ch.new !== null) atoms += rowAtoms(ch.new);
+      }
+    }
+    this.entries.push({ txnId, tables: commit.tables, rowChanges: n, bytes, atoms });
     this.rowChanges += n;
     this.bytes += bytes;
-    while (this.size > this.maxCommits || this.rowChanges > this.maxRowChanges || this.bytes > this.maxBytes) {
+    this.atomCount += atoms;
+    const maxAtoms = dbAtoms ?? Infinity;
+    while (
+      this.size > this.maxCommits ||
+      this.rowChanges > this.maxRowChanges ||
+      this.bytes > this.maxBytes ||
+      (this.size > 1 && this.atomCount > maxAtoms)
+    ) {
       const e = this.entries[this.head]!;
       this.entries[this.head++] = undefined;
       this.rowChanges -= e.rowChanges;
       this.bytes -= e.bytes;
+      this.atomCount -= e.atoms;
       this.base = e.txnId;
     }
     // Drop the consumed prefix now and then (amortized O(1) eviction).
@@ -191,6 +202,7 @@ export class CommitHistory {
     this.head = 0;
     this.rowChanges = 0;
     this.bytes = 0;
+    this.atomCount = 0;
     this.base = this.last = this.enabledValue ? (startId ?? newUuid()) : ZERO_UUID;
   }
 

@@ -202,7 +202,7 @@ export class OvsdbServer {
   commit(served: ServedDatabase, commit: Commit, txnId: string = newUuid()): void {
     served.storage?.write(commit, txnId);
     served.db.apply(commit);
-    served.history.record(txnId, commit);
+    served.history.record(txnId, commit, served.db.atoms);
     // update3 names the commit by the history's id for it (all zeros when no history is kept).
     served.monitors.onCommit(commit, served.history.latest);
     for (const s of this.sessions) s.flushMonitors(served);

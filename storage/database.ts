@@ -133,9 +133,26 @@ export function holdsRefs(row: Row, cols: readonly RefColumn[]): boolean {
 
 export type CommitListener = (commit: Commit) => void;
 
+/**
+ * A row's atoms as the reference counts them (memory/show `atoms`, its history bound): one each for _uuid
+ * and _version, then every key and every map value.
+ */
+export function rowAtoms(row: Row): number {
+  let n = 2;
+  const data = row.data;
+  for (let i = 0; i < data.length; i++) {
+    const d = data[i];
+    n += d.keys.length;
+    if (d.values !== undefined) n += d.values.length;
+  }
+  return n;
+}
+
 export class Database {
   readonly tables = new Map<string, Table>();
   private readonly listeners = new Set<CommitListener>();
+  /** Atoms of every row (see rowAtoms), kept up to date by apply(). */
+  atoms = 0;
 
   constructor(readonly schema: DatabaseSchema) {
     for (const t of schema.tables.values()) this.tables.set(t.name, new Table(t));
@@ -166,6 +183,13 @@ export class Database {
         if (ch.old && ch.new) {
           // Modified: keys that did not change are overwritten in place (deleting and re-adding the same
           // key over and over slows V8's Maps down), and weak links move only if a weak column changed.
+          const od = ch.old.data;
+          const nd = ch.new.data;
+          for (let i = 0; i < nd.length; i++) {
+            if (od[i] === nd[i]) continue;
+            this.atoms += nd[i].keys.length - od[i].keys.length;
+            this.atoms += (nd[i].values?.length ?? 0) - (od[i].values?.length ?? 0);
+          }
           table.rows.set(ch.uuid, ch.new);
           this.reindex(table, ch.old, ch.new);
           if (hasWeak && weakRefColumns(table.schema).some((rc) => ch.old!.data[rc.column.index] !== ch.new!.data[rc.column.index])) {
@@ -175,10 +199,12 @@ export class Database {
           continue;
         }
         if (ch.old) {
+          this.atoms -= rowAtoms(ch.old);
           this.unindex(table, ch.old);
           if (hasWeak && holdsRefs(ch.old, weakRefColumns(table.schema))) this.unlinkWeak(ch.old, table);
         }
         if (ch.new) {
+          this.atoms += rowAtoms(ch.new);
           table.rows.set(ch.uuid, ch.new);
           this.index(table, ch.new);
           if (hasWeak && holdsRefs(ch.new, weakRefColumns(table.schema))) this.linkWeak(ch.new, table);

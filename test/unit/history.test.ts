@@ -167,6 +167,33 @@ describe('CommitHistory bounds', () => {
     expect(f.history.retainedBytes).toBeGreaterThan(64);
   });
 
+  it('keeps at most as many atoms as the database holds (the reference), at least one commit', () => {
+    const f = new Fixture({}, true);
+    const m = f.monitor('s', 3, { C: {} });
+    const U = (i: number) => `00000000-0000-0000-0000-00000000000${i}`;
+    // A C row is 3 atoms (_uuid, _version, v); a history entry counts its old and new rows.
+    f.insert('C', U(1), { v: 1 }); // 1: history 3, db 3
+    f.insert('C', U(2), { v: 2 }); // 2: history 6, db 6
+    expect(f.db.atoms).toBe(6);
+    expect(f.history.atoms()).toBe(6);
+    expect(f.history.size).toBe(2);
+    f.update('C', U(1), { v: 10 }); // 3: history 12 > db 6 → commits 1 and 2 evicted, 6 left
+    expect(f.history.size).toBe(1);
+    expect(f.history.atoms()).toBe(6);
+    expect(m.sinceResult(f.history, txnId(2))[0]).toBe(true);
+    expect(m.sinceResult(f.history, txnId(1))[0]).toBe(false);
+    f.delete('C', U(1));
+    f.delete('C', U(2)); // db empty: only the last commit stays
+    expect(f.db.atoms).toBe(0);
+    expect(f.history.size).toBe(1);
+    expect(f.history.atoms()).toBe(3);
+    f.insert('C', U(3), { v: 3 });
+    f.tx({ op: 'mutate', table: 'C', where: [], mutations: [['v', '+=', 1]] });
+    expect(f.db.atoms).toBe(3);
+    expect(f.history.atoms()).toBe(6);
+    expect(f.history.size).toBe(1);
+  });
+
   it('clear() forgets every id, including the latest', () => {
     const f = new Fixture();
     f.insert('C', U1, { v: 1 });

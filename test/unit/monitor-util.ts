@@ -41,13 +41,14 @@ export class Fixture {
   readonly history: CommitHistory;
   commits = 0;
 
-  constructor(historyOpts?: ConstructorParameters<typeof CommitHistory>[0]) {
+  /** With `boundByAtoms`, the history is bounded by the database's atoms as the server does. */
+  constructor(historyOpts?: ConstructorParameters<typeof CommitHistory>[0], boundByAtoms = false) {
     this.db = createDatabase(MON_SCHEMA);
     this.set = new MonitorSet(this.db);
     this.history = new CommitHistory(historyOpts);
     this.db.onCommit((c) => {
       const id = txnId(++this.commits);
-      this.history.record(id, c);
+      this.history.record(id, c, boundByAtoms ? this.db.atoms : undefined);
       this.set.onCommit(c, id);
     });
   }
