@@ -195,6 +195,13 @@ export class Member {
     return JSON.parse(r.stdout) as JsonValue[];
   }
 
+  /** A transaction given as JSON text (for integers a JS number cannot hold); the raw stdout. */
+  async transactText(json: string): Promise<string> {
+    const r = await this.client('transact', this.remote, json);
+    if (r.code !== 0) throw new Error(`${this.name}: transact failed: ${r.stderr}`);
+    return r.stdout;
+  }
+
   async select(table: string, columns: string[], where: JsonValue[] = []): Promise<Record<string, JsonValue>[]> {
     const [r] = (await this.transact({ op: 'select', table, where, columns })) as { rows: Record<string, JsonValue>[] }[];
     return r!.rows;
