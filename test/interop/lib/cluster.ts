@@ -220,6 +220,8 @@ export class Member {
 
 export interface LabOptions {
   schema?: object;
+  /** A schema file to use instead (e.g. /usr/share/ovn/ovn-nb.ovsschema). */
+  schemaFile?: string;
   /** `create-cluster --election-timer` (ms). */
   electionTimer?: number;
   /** Raft addresses: unix sockets in the lab dir (default) or tcp on 127.0.0.1 with free ports. */
@@ -235,10 +237,15 @@ export class ClusterLab {
   private readonly children = new Set<ChildProcess>();
 
   constructor(readonly opts: LabOptions = {}) {
-    const schema = (opts.schema ?? EX_SCHEMA) as { name: string };
-    this.dbName = schema.name;
-    this.schemaFile = this.file('schema.ovsschema');
-    fs.writeFileSync(this.schemaFile, JSON.stringify(schema));
+    if (opts.schemaFile !== undefined) {
+      this.schemaFile = opts.schemaFile;
+      this.dbName = (JSON.parse(fs.readFileSync(opts.schemaFile, 'utf8')) as { name: string }).name;
+    } else {
+      const schema = (opts.schema ?? EX_SCHEMA) as { name: string };
+      this.dbName = schema.name;
+      this.schemaFile = this.file('schema.ovsschema');
+      fs.writeFileSync(this.schemaFile, JSON.stringify(schema));
+    }
   }
 
   file(name: string): string {
@@ -503,4 +510,48 @@ export async function auditWrites(m: Member, w: Writer): Promise<{ rows: number;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A long-running child of a lab (ovn-northd, an IDL script), its stdout split into lines. */
+export class Follower {
+  readonly child: ChildProcess;
+  readonly lines: string[] = [];
+  stderr = '';
+  private partial = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(lab: ClusterLab, cmd: string, args: string[], env: NodeJS.ProcessEnv = lab.env) {
+    this.child = spawn(cmd, args, { env, cwd: lab.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    lab.track(this.child);
+    this.child.stdout!.on('data', (d: Buffer) => {
+      const parts = (this.partial + d.toString()).split('\n');
+      this.partial = parts.pop()!;
+      this.lines.push(...parts);
+    });
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async waitFor(pred: (lines: string[]) => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+    const tail = () => `${this.lines.slice(-8).join(' | ')}; stderr: ${this.stderr.slice(-2000)}`;
+    await waitFor(
+      () => {
+        if (!this.running && !pred(this.lines)) throw new Error(`${what}: the process exited (${tail()})`);
+        return pred(this.lines);
+      },
+      what,
+      timeoutMs,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message} (${tail()})`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.running) this.child.kill('SIGTERM');
+    await this.exited;
+  }
 }
