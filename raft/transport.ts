@@ -9,7 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
 import type { JsonValue } from '../schema/json.ts';
-import { JsonRpcConnection, parseConnectionMethod, shortUnixPath, type RpcLog } from '../server/jsonrpc.ts';
+import { JsonRpcConnection, parseConnectionMethod, shortUnixPath, unixSocketPath, type RpcLog } from '../server/jsonrpc.ts';
 import type { TlsSettings } from '../server/tls.ts';
 import type { RaftMessage, Uuid } from './types.ts';
 
@@ -155,11 +155,11 @@ export class RaftTransport {
       if (this.closed) return;
       if (m.type === 'punix') {
         try {
-          fs.unlinkSync(m.path);
+          fs.unlinkSync(unixSocketPath(m.path));
         } catch {
           /* absent */
         }
-        const p = shortUnixPath(m.path);
+        const p = shortUnixPath(unixSocketPath(m.path));
         release = p.release;
         srv.listen(p.path);
       } else if (m.type === 'ptcp' || m.type === 'pssl') {
@@ -246,7 +246,7 @@ export class RaftTransport {
     const m = parseConnectionMethod(this.opts.localAddress);
     if (m.type === 'unix') {
       try {
-        fs.unlinkSync(m.path);
+        fs.unlinkSync(unixSocketPath(m.path));
       } catch {
         /* gone */
       }
@@ -352,7 +352,7 @@ export class RaftTransport {
     }
     let sock: net.Socket;
     if (m.type === 'unix') {
-      const p = shortUnixPath(m.path);
+      const p = shortUnixPath(unixSocketPath(m.path));
       sock = net.connect({ path: p.path });
       p.release();
     } else if (m.type === 'ssl') {

@@ -67,6 +67,14 @@ function parsePort(s: string, port: string): number {
   return Number(port);
 }
 
+/**
+ * Where a `unix:`/`punix:` name is: a relative name is in $OVS_RUNDIR (else Debian's compiled-in
+ * /var/run/openvswitch), as the reference's unix streams resolve it — not in the working directory.
+ */
+export function unixSocketPath(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env['OVS_RUNDIR'] || '/var/run/openvswitch', name);
+}
+
 // sockaddr_un holds 108 bytes; deeper paths (e.g. in test suites) are reached through /proc/self/fd/N/NAME
 // with N an open descriptor of the directory.
 const MAX_UNIX_PATH = 100;

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { JsonValue } from '../schema/json.ts';
-import { parseConnectionMethod, shortUnixPath, type ConnectionMethod } from './jsonrpc-address.ts';
+import { parseConnectionMethod, shortUnixPath, unixSocketPath, type ConnectionMethod } from './jsonrpc-address.ts';
 import { JsonRpcConnection, type JsonRpcConnectionOptions, type JsonRpcMessage, type JsonRpcRequest } from './jsonrpc.ts';
 
 /** The peer answered with an error reply; `error` is its error member. */
@@ -40,7 +40,7 @@ export function connectSocket(target: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     let s: net.Socket;
     if ('path' in method) {
-      const p = shortUnixPath(method.path);
+      const p = shortUnixPath(unixSocketPath(method.path));
       s = net.connect({ path: p.path });
       p.release(); // connect(2) already ran inside net.connect
     } else {

@@ -11,7 +11,7 @@ export { JsonStreamSplitter, JsonFramingError, DEFAULT_MAX_MESSAGE_SIZE } from '
 export type { MessageSink } from './jsonrpc-stream.ts';
 export { JsonRpcClient, JsonRpcRemoteError, JsonRpcClosedError, connectSocket } from './jsonrpc-client.ts';
 export type { JsonRpcClientOptions } from './jsonrpc-client.ts';
-export { parseConnectionMethod, DEFAULT_OVSDB_PORT, shortUnixPath } from './jsonrpc-address.ts';
+export { parseConnectionMethod, DEFAULT_OVSDB_PORT, shortUnixPath, unixSocketPath } from './jsonrpc-address.ts';
 export type { ConnectionMethod } from './jsonrpc-address.ts';
 
 // ---------------------------------------------------------------------------------------------------------

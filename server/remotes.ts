@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { isTlsSocket, nodeTls, peerCommonName, TlsConfigError, type TlsSettings } from './tls.ts';
-import { JsonRpcConnection, nextUnixSessionName, parseConnectionMethod, shortUnixPath } from './jsonrpc.ts';
+import { JsonRpcConnection, nextUnixSessionName, parseConnectionMethod, shortUnixPath, unixSocketPath } from './jsonrpc.ts';
 import { Session } from './session.ts';
 import type { OvsdbServer } from './server.ts';
 import type { RpcLog } from './jsonrpc.ts';
@@ -59,7 +59,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
     throw new RemoteError((e as Error).message);
   }
   const sessions = new Set<Session>();
-  const path = 'path' in m ? m.path : '';
+  const path = 'path' in m ? unixSocketPath(m.path) : '';
   const port = 'port' in m ? m.port : 0;
   const host = 'host' in m ? m.host : '';
   const secure = m.type === 'pssl' || m.type === 'ssl';

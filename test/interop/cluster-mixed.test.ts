@@ -7,6 +7,7 @@
 // After every step, once the cluster is quiet: one leader, one term and the same servers in every member's
 // `cluster/status`; identical `ovsdb-client dump`s; every acknowledged write present exactly once;
 // `_Server.Database` rows of ours as the C members show theirs; `ovsdb-tool check-cluster` accepts all files.
+import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterLab, waitStable, type Impl, type Member } from './lib/cluster.ts';
 import { settledAndChecked } from './lib/cluster-checks.ts';
@@ -94,4 +95,26 @@ describe('mixed clusters with the real ovsdb-server', () => {
       expect(acked.length).toBe(3 + comp.kills.length * 5);
     });
   }
+});
+
+describe('relative unix: addresses', () => {
+  it('resolve against OVS_RUNDIR, not the working directory, for Raft and client sockets (as in the C server)', { timeout: 120_000 }, async () => {
+    // Members run with the lab dir as cwd and lab/run as OVS_RUNDIR; Raft addresses are `unix:sN.raft`.
+    lab = new ClusterLab({ relative: 'shared' });
+    const impls: Impl[] = ['c', 'ours', 'c', 'ours'];
+    await lab.create(impls[0]!);
+    for (let i = 1; i < impls.length; i++) await lab.join(impls[i]!, `s${i + 1}`, [lab.members[0]!]);
+    for (const m of lab.members) {
+      m.args = [`--remote=punix:rel-${m.name}.sock`];
+      await m.start();
+    }
+    const st = await settledAndChecked(lab, []);
+    expect(st.statuses.get(lab.members[0]!)!.fields.Address).toBe('unix:s1.raft');
+    for (const m of lab.members) {
+      expect({ m: m.name, raft: fs.existsSync(lab.file(`run/${m.name}.raft`)), sock: fs.existsSync(lab.file(`run/rel-${m.name}.sock`)) }).toEqual({ m: m.name, raft: true, sock: true });
+      expect(fs.existsSync(lab.file(`${m.name}.raft`))).toBe(false);
+      expect(fs.existsSync(lab.file(`rel-${m.name}.sock`))).toBe(false);
+      expect((await m.client('list-dbs', `unix:${lab.file(`run/rel-${m.name}.sock`)}`)).stdout).toBe('Ex\n_Server\n');
+    }
+  });
 });

@@ -115,6 +115,10 @@ export class Member {
   get logFile(): string {
     return this.lab.file(`${this.name}.log`);
   }
+  /** The server's environment: the lab's, with this member's run dir. */
+  get env(): NodeJS.ProcessEnv {
+    return { ...this.lab.env, OVS_RUNDIR: this.lab.rundir(this.name) };
+  }
   get running(): boolean {
     return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -135,7 +139,7 @@ export class Member {
     for (const f of [this.sock, this.ctl]) fs.rmSync(f, { force: true });
     const bin = this.impl === 'ours' ? OURS_SERVER : C_SERVER;
     const args = [`--remote=punix:${this.sock}`, `--unixctl=${this.ctl}`, `--log-file=${this.logFile}`, '-vconsole:off', '-vfile:info', ...this.args, this.file];
-    const child = spawn(bin, args, { env: this.lab.env, cwd: this.lab.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, args, { env: this.env, cwd: this.lab.dir, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.lab.track(child);
     this.stderr = '';
@@ -226,6 +230,12 @@ export interface LabOptions {
   electionTimer?: number;
   /** Raft addresses: unix sockets in the lab dir (default) or tcp on 127.0.0.1 with free ports. */
   transport?: 'unix' | 'tcp';
+  /**
+   * Relative `unix:sN.raft` Raft addresses, resolved (as by the C server) against each member's OVS_RUNDIR:
+   * one run dir for all members (`shared`, lab/run) or one each (`per-member`, lab/run-sN), so that the
+   * same address names a different socket for each member. Servers run with the lab dir as their cwd.
+   */
+  relative?: 'shared' | 'per-member';
 }
 
 /** A cluster under test: a temp dir (also OVS_RUNDIR), its schema, its members. */
@@ -271,7 +281,15 @@ export class ClusterLab {
     return this.members.filter((m) => m.running);
   }
 
+  /** A member's OVS_RUNDIR. */
+  rundir(name: string): string {
+    const d = this.opts.relative === 'per-member' ? this.file(`run-${name}`) : this.opts.relative === 'shared' ? this.file('run') : this.dir;
+    fs.mkdirSync(d, { recursive: true });
+    return d;
+  }
+
   private async address(name: string): Promise<string> {
+    if (this.opts.relative !== undefined) return `unix:${name}.raft`;
     if (this.opts.transport === 'tcp') return `tcp:127.0.0.1:${(await freePorts(1))[0]}`;
     return `unix:${this.file(`${name}.raft`)}`;
   }
