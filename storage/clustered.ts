@@ -139,6 +139,13 @@ export class ClusteredDatabase {
   private readonly appliedWaiters: Array<{ index: number; eid: Uuid }> = [];
   private logAppliedWaiters: Array<{ index: number; resolve: () => void }> = [];
   private lastState = '';
+  /**
+   * The entry `db` reflects and the eid of that state (a proposal's prerequisite, §2.6.6). The core counts
+   * a Ready's committed entries as applied when it hands them out; they reach `db` one by one after that,
+   * and whatever runs in between (triggers retried by each commit) sees an intermediate state.
+   */
+  private dbIndex = 0;
+  private dbEid: Uuid | null = null;
   private closed = false;
   /** Contents that arrived before start() (the replay at open). */
   private pendingAttach: { db: Database; eid: Uuid } | null = null;
@@ -228,7 +235,7 @@ export class ClusteredDatabase {
     return new Promise((resolve) => {
       const eid = randomUUID();
       this.waiters.set(eid, { resolve, index: 0 });
-      this.input(() => this.core.propose({ data, prereq: this.core.lastAppliedEid() ?? ZERO_UUID, result: eid }));
+      this.input(() => this.core.propose({ data, prereq: this.dbEid ?? ZERO_UUID, result: eid }));
     });
   }
 
@@ -238,12 +245,12 @@ export class ClusteredDatabase {
    */
   whenLogApplied(): Promise<void> {
     const target = this.lastDataIndex();
-    if (this.core.appliedIndex() >= target) return Promise.resolve();
+    if (this.dbIndex >= target) return Promise.resolve();
     return new Promise((resolve) => this.logAppliedWaiters.push({ index: target, resolve }));
   }
 
   private lastDataIndex(): number {
-    const applied = this.core.appliedIndex();
+    const applied = this.dbIndex;
     for (let i = this.core.logEnd() - 1; i > applied; i--) {
       const e = this.core.entryAt(i);
       if (e !== undefined && e.data !== undefined) return i;
@@ -405,6 +412,8 @@ export class ClusteredDatabase {
       this.inconsistent(e);
       return;
     }
+    this.dbIndex = s.index;
+    this.dbEid = s.eid;
     this.setContents(db, s.eid, 'installed snapshot');
   }
 
@@ -420,8 +429,11 @@ export class ClusteredDatabase {
   }
 
   private apply(index: number, entry: LogEntry): void {
+    this.dbIndex = index;
     if (entry.data !== undefined && entry.eid !== undefined) {
       const data = entry.data;
+      // Set before the contents change: the triggers each commit retries execute against this state.
+      this.dbEid = entry.eid;
       try {
         if (!Array.isArray(data) || data.length !== 2) throw new OvsdbError('syntax error', 'Incorrect raft record array length');
         if (data[0] !== null) {
@@ -468,7 +480,7 @@ export class ClusteredDatabase {
       this.finish(r.eid, { ok: false, status: r.status });
       return;
     }
-    if (this.core.appliedIndex() >= r.commitIndex) {
+    if (this.dbIndex >= r.commitIndex) {
       this.finish(r.eid, { ok: true });
       return;
     }

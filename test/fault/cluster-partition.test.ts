@@ -106,3 +106,44 @@ describe('a member cut off by link proxies, then healed', () => {
   }
 });
 
+
+describe('a follower catching up after a cut applies the missed entries before anything runs against them', () => {
+  // A transaction waiting on the follower (`wait` until n == 1, then n += 10) while it is cut off; the
+  // majority commits n = 1, then n = 2. Healed, the follower gets both entries in one append. The waiting
+  // transaction must run against the state after both (n == 2: it goes on waiting), as in the reference:
+  // run between them, against n == 1, it would propose n = 11 and lose the update to 2 if that proposal's
+  // prerequisite named the later entry.
+  for (const impls of [['c', 'ours', 'c'], ['ours', 'c', 'ours']] as [Impl, Impl, Impl][]) {
+    it(`${impls.join('/')}: the ${impls[1]} follower's waiting transaction sees the final state`, { timeout: 120_000 }, async () => {
+      lab = new ClusterLab({ relative: 'per-member' });
+      proxies = await LinkProxies.start(lab, ['s1', 's2', 's3']);
+      const [leader, follower] = await lab.build(impls);
+      await waitStable(lab, { expectServers: 3 });
+      await leader!.transact({ op: 'insert', table: 'T', row: { name: 'R', n: 0 } });
+      await waitConverged(lab);
+
+      const c = await JsonRpcClient.connect(follower!.remote);
+      let reply: JsonValue | Error | null = null;
+      void c
+        .request('transact', [
+          'Ex',
+          { op: 'wait', table: 'T', where: [['name', '==', 'R']], columns: ['n'], until: '==', rows: [{ n: 1 }] },
+          { op: 'mutate', table: 'T', where: [['name', '==', 'R']], mutations: [['n', '+=', 10]] },
+        ])
+        .then(
+          (r) => (reply = r),
+          (e: Error) => (reply = e),
+        );
+      proxies.isolate(follower!.name);
+      await leader!.transact({ op: 'update', table: 'T', where: [['name', '==', 'R']], row: { n: 1 } });
+      await leader!.transact({ op: 'update', table: 'T', where: [['name', '==', 'R']], row: { n: 2 } });
+      expect((await follower!.select('T', ['n']))[0]).toEqual({ n: 0 });
+      proxies.heal();
+      await waitStable(lab, { expectServers: 3 });
+      await waitConverged(lab);
+      for (const m of lab.members) expect({ m: m.name, rows: await m.select('T', ['n']) }).toEqual({ m: m.name, rows: [{ n: 2 }] });
+      expect(reply).toBeNull(); // still waiting for n == 1
+      c.close();
+    });
+  }
+});
