@@ -41,7 +41,10 @@ export interface ClusterHost {
   replace(db: Database, txnId: Uuid, reason: string): void;
   /** A committed transaction, applied. */
   commit(commit: Commit, txnId: Uuid): void;
-  /** Role, leader, connectivity or applied index changed (the `_Server` row), or a leader appeared. */
+  /**
+   * Role, leader, connectivity or applied index changed (the `_Server` row), a leader appeared, or the log
+   * became applied (logApplied()).
+   */
   stateChanged(): void;
   /** This server left the cluster (or was kicked): the database goes away. */
   left(): void;
@@ -247,6 +250,11 @@ export class ClusteredDatabase {
     const target = this.lastDataIndex();
     if (this.dbIndex >= target) return Promise.resolve();
     return new Promise((resolve) => this.logAppliedWaiters.push({ index: target, resolve }));
+  }
+
+  /** Whether `db` reflects every data entry in the log (§3.3: transactions run only then). */
+  logApplied(): boolean {
+    return this.dbIndex >= this.lastDataIndex();
   }
 
   private lastDataIndex(): number {
@@ -528,7 +536,7 @@ export class ClusteredDatabase {
   private noticeState(): void {
     if (this.host === null) return;
     const c = this.core;
-    const key = `${c.isConnected()}|${c.isLeader()}|${c.appliedIndex()}|${c.cid()}|${c.leader()}|${c.electionTimer()}`;
+    const key = `${c.isConnected()}|${c.isLeader()}|${c.appliedIndex()}|${c.cid()}|${c.leader()}|${c.electionTimer()}|${this.logApplied()}`;
     if (key === this.lastState) return;
     this.lastState = key;
     this.host.stateChanged();

@@ -6,13 +6,14 @@
 //   turns candidate: no pre-vote in 3.1) and catches up after the heal.
 // - A cut-off leader loses leadership; the majority elects another and goes on; a write sent to the old
 //   leader during the cut is not acknowledged then, and is after the heal (the server executes it again
-//   once it knows the new leader); the old leader's uncommitted entry is dropped.
+//   once it knows the new leader); the old leader's uncommitted entry is dropped. Until then it runs no
+//   transaction at all, reads included (its log holds a data entry it has not applied).
 // In every case afterwards: one leader, identical dumps, every acknowledged write exactly once, the files
 // pass `ovsdb-tool check-cluster`. All-ours and mixed clusters, either side cut off.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JsonValue } from '../../schema/json.ts';
 import { JsonRpcClient } from '../../server/jsonrpc.ts';
-import { auditWrites, ClusterLab, waitConverged, waitFor, waitStable, Writer, type Impl, type Member } from '../interop/lib/cluster.ts';
+import { auditWrites, ClusterLab, sleep, waitConverged, waitFor, waitStable, Writer, type Impl, type Member } from '../interop/lib/cluster.ts';
 import { LinkProxies } from '../interop/lib/link-proxy.ts';
 
 let lab: ClusterLab | null = null;
@@ -77,12 +78,23 @@ describe('a member cut off by link proxies, then healed', () => {
         const s = await victim.status();
         return s.role === 'candidate' && s.status === 'disconnected from the cluster (election timeout)';
       }, `${victim.name} (${victim.impl}) to notice it is cut off`, 60_000);
-      // Behind: its log ends before the majority's. (Not read with a transaction: a C member whose log holds
-      // an entry it has not applied — the cut-off leader's own uncommitted one — holds back every
-      // transaction, reads too, until it has; ours answers reads from what it has applied.)
+      // Behind: its log ends before the majority's.
       expect((await victim.status()).log[1]).toBeLessThan((await during.status()).log[1]);
       expect((await names(during)).has('w-direct')).toBe(false);
       expect(directReply).toBeNull(); // no reply without a leader
+      // A member whose log holds a data entry it has not applied (the cut-off leader's own uncommitted
+      // one) runs no transaction, not even a read, until it has applied or dropped it (§3.3, as the
+      // reference's prerequisite pre-check does).
+      let readReply: JsonValue | Error | null = null;
+      const reader = await JsonRpcClient.connect(victim.remote);
+      const read = reader.request('transact', ['Ex', { op: 'select', table: 'T', where: [['name', '==', 'w-direct']], columns: ['name'] }]).then(
+        (r) => (readReply = r),
+        (e: Error) => (readReply = e),
+      );
+      if (c.cut === 'leader') {
+        await sleep(500);
+        expect(readReply).toBeNull();
+      }
 
       proxies.heal();
       const atHeal = writer.acked.size;
@@ -91,6 +103,9 @@ describe('a member cut off by link proxies, then healed', () => {
       await directWrite;
       expect(directReply).toEqual([{ uuid: ['uuid', expect.any(String)] }]);
       direct.close();
+      await read;
+      expect(readReply).toEqual([{ rows: expect.any(Array) }]);
+      reader.close();
       writer.acked.add('w-direct');
       writer.attempted.add('w-direct');
 
