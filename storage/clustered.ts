@@ -528,7 +528,10 @@ export class ClusteredDatabase {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.timerAt = Infinity;
-      this.input(() => {});
+      // Messages that arrived meanwhile first, as the reference's raft_run handles its connections before
+      // its timeouts: after a stall (GC, a busy machine, SIGSTOP) the leader's queued heartbeats reset the
+      // election timer instead of finding it expired. setImmediate runs after this iteration's I/O poll.
+      setImmediate(() => this.input(() => {}));
     }, Math.max(0, at - now()));
   }
 
