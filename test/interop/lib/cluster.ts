@@ -192,10 +192,19 @@ export class Member {
     return r.stdout;
   }
 
+  /** The end of the member's log file and its cluster/status, for failure messages. */
+  async diag(lines = 40): Promise<string> {
+    const status = this.running ? await this.appctl('cluster/status', this.lab.dbName) : null;
+    return `--- ${this.name} (${this.impl}) log:\n${this.log().split('\n').slice(-lines).join('\n')}\n--- status:\n${status?.stdout ?? '(not running)'}`;
+  }
+
   /** One transaction with the real ovsdb-client; the parsed result array. */
   async transact(...ops: object[]): Promise<JsonValue[]> {
     const r = await this.client('transact', this.remote, JSON.stringify([this.lab.dbName, ...ops]));
-    if (r.code !== 0) throw new Error(`${this.name}: transact failed: ${r.stderr}`);
+    if (r.code !== 0) {
+      const diags = await Promise.all(this.lab.members.map((m) => m.diag()));
+      throw new Error(`${this.name}: transact failed: ${r.stderr}\n${diags.join('\n')}`);
+    }
     return JSON.parse(r.stdout) as JsonValue[];
   }
 
