@@ -8,6 +8,8 @@
 //   computed, sent once the entry is applied here (so the client sees its update first). Any Raft failure is
 //   the internal "cluster error": the transaction is executed again, never reported (§3.3) — at once, or,
 //   for `not leader` and a failed prerequisite, when the database next changes or a leader appears.
+// - Every transaction, reads included, waits while this member's log holds data entries it has not applied
+//   (canExecute(): the reference's prerequisite pre-check), so nothing runs against contents behind the log.
 // - No local writes: the server's own status columns are not written into clustered databases.
 // - While joining, the name is registered but unavailable (R9's error) until the first snapshot arrives.
 import { OvsdbError } from '../schema/error.ts';
@@ -51,6 +53,7 @@ export class ClusterModel implements DatabaseModel {
   readonly localWrites = false;
   readonly writer: DatabaseWriter;
   private served: ServedDatabase | null = null;
+  private logWasApplied = true;
 
   constructor(
     readonly member: ClusteredDatabase,
@@ -78,8 +81,12 @@ export class ClusterModel implements DatabaseModel {
       },
       stateChanged: () => {
         server.refreshServerDb();
-        // A leader may have appeared: writes that waited for one go again.
-        if (this.served !== null && this.member.core.leader() !== null) server.retryTriggers(this.served);
+        // A leader may have appeared: writes that waited for one go again. Or the log's last unapplied data
+        // entries were dropped (truncated by a new leader): transactions held back by canExecute() go.
+        const applied = this.member.logApplied();
+        const opened = applied && !this.logWasApplied;
+        this.logWasApplied = applied;
+        if (this.served !== null && (this.member.core.leader() !== null || opened)) server.retryTriggers(this.served);
       },
       left: () => {
         this.opts.log('ovsdb_server', 'INFO', `removing database ${this.name} because storage disconnected permanently`);
@@ -96,6 +103,11 @@ export class ClusterModel implements DatabaseModel {
       ? server.attachDatabase(this.name, db)
       : server.addDatabase(db, null, { quiet: opts.quiet, model: this });
     this.served.history.clear(eid);
+  }
+
+  /** §3.3: nothing runs against contents that lag this member's own log (the reference's pre-check). */
+  canExecute(): boolean {
+    return this.member.logApplied();
   }
 
   serverRow(): ServerRowState {

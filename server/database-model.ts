@@ -77,6 +77,13 @@ export interface DatabaseModel {
   readonly writer?: DatabaseWriter;
   readonly localWrites: boolean;
   /**
+   * False while no `transact` may run, reads included (a clustered member whose log holds data entries it
+   * has not applied yet, §3.3, as the reference's prerequisite pre-check holds every transaction back); such
+   * transactions wait like blocked triggers. The model calls OvsdbServer.retryTriggers() when it turns
+   * true without a commit. Absent: always true.
+   */
+  canExecute?(): boolean;
+  /**
    * Online `convert` through the model (a clustered database proposes the converted contents and resolves
    * once they are applied); absent: the server replaces the database itself.
    */

@@ -255,6 +255,13 @@ export class Session implements LockHolder {
     const key = stringify(pt.id);
     const served = pt.served;
     if (this.server.databases.get(served.name) !== served) return;
+    if (served.model.canExecute?.() === false) {
+      if (!this.pending.has(key)) {
+        this.pending.set(key, pt);
+        served.triggers.add(pt);
+      }
+      return;
+    }
     const writer = served.model.writer;
     const out = execute(served.db, pt.ops, {
       readOnly: this.readOnly,

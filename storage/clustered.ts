@@ -41,7 +41,10 @@ export interface ClusterHost {
   replace(db: Database, txnId: Uuid, reason: string): void;
   /** A committed transaction, applied. */
   commit(commit: Commit, txnId: Uuid): void;
-  /** Role, leader, connectivity or applied index changed (the `_Server` row), or a leader appeared. */
+  /**
+   * Role, leader, connectivity or applied index changed (the `_Server` row), a leader appeared, or the log
+   * became applied (logApplied()).
+   */
   stateChanged(): void;
   /** This server left the cluster (or was kicked): the database goes away. */
   left(): void;
@@ -139,6 +142,13 @@ export class ClusteredDatabase {
   private readonly appliedWaiters: Array<{ index: number; eid: Uuid }> = [];
   private logAppliedWaiters: Array<{ index: number; resolve: () => void }> = [];
   private lastState = '';
+  /**
+   * The entry `db` reflects and the eid of that state (a proposal's prerequisite, §2.6.6). The core counts
+   * a Ready's committed entries as applied when it hands them out; they reach `db` one by one after that,
+   * and whatever runs in between (triggers retried by each commit) sees an intermediate state.
+   */
+  private dbIndex = 0;
+  private dbEid: Uuid | null = null;
   private closed = false;
   /** Contents that arrived before start() (the replay at open). */
   private pendingAttach: { db: Database; eid: Uuid } | null = null;
@@ -228,7 +238,7 @@ export class ClusteredDatabase {
     return new Promise((resolve) => {
       const eid = randomUUID();
       this.waiters.set(eid, { resolve, index: 0 });
-      this.input(() => this.core.propose({ data, prereq: this.core.lastAppliedEid() ?? ZERO_UUID, result: eid }));
+      this.input(() => this.core.propose({ data, prereq: this.dbEid ?? ZERO_UUID, result: eid }));
     });
   }
 
@@ -238,12 +248,17 @@ export class ClusteredDatabase {
    */
   whenLogApplied(): Promise<void> {
     const target = this.lastDataIndex();
-    if (this.core.appliedIndex() >= target) return Promise.resolve();
+    if (this.dbIndex >= target) return Promise.resolve();
     return new Promise((resolve) => this.logAppliedWaiters.push({ index: target, resolve }));
   }
 
+  /** Whether `db` reflects every data entry in the log (§3.3: transactions run only then). */
+  logApplied(): boolean {
+    return this.dbIndex >= this.lastDataIndex();
+  }
+
   private lastDataIndex(): number {
-    const applied = this.core.appliedIndex();
+    const applied = this.dbIndex;
     for (let i = this.core.logEnd() - 1; i > applied; i--) {
       const e = this.core.entryAt(i);
       if (e !== undefined && e.data !== undefined) return i;
@@ -405,6 +420,8 @@ export class ClusteredDatabase {
       this.inconsistent(e);
       return;
     }
+    this.dbIndex = s.index;
+    this.dbEid = s.eid;
     this.setContents(db, s.eid, 'installed snapshot');
   }
 
@@ -420,8 +437,11 @@ export class ClusteredDatabase {
   }
 
   private apply(index: number, entry: LogEntry): void {
+    this.dbIndex = index;
     if (entry.data !== undefined && entry.eid !== undefined) {
       const data = entry.data;
+      // Set before the contents change: the triggers each commit retries execute against this state.
+      this.dbEid = entry.eid;
       try {
         if (!Array.isArray(data) || data.length !== 2) throw new OvsdbError('syntax error', 'Incorrect raft record array length');
         if (data[0] !== null) {
@@ -468,7 +488,7 @@ export class ClusteredDatabase {
       this.finish(r.eid, { ok: false, status: r.status });
       return;
     }
-    if (this.core.appliedIndex() >= r.commitIndex) {
+    if (this.dbIndex >= r.commitIndex) {
       this.finish(r.eid, { ok: true });
       return;
     }
@@ -508,7 +528,10 @@ export class ClusteredDatabase {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.timerAt = Infinity;
-      this.input(() => {});
+      // Messages that arrived meanwhile first, as the reference's raft_run handles its connections before
+      // its timeouts: after a stall (GC, a busy machine, SIGSTOP) the leader's queued heartbeats reset the
+      // election timer instead of finding it expired. setImmediate runs after this iteration's I/O poll.
+      setImmediate(() => this.input(() => {}));
     }, Math.max(0, at - now()));
   }
 
@@ -516,7 +539,7 @@ export class ClusteredDatabase {
   private noticeState(): void {
     if (this.host === null) return;
     const c = this.core;
-    const key = `${c.isConnected()}|${c.isLeader()}|${c.appliedIndex()}|${c.cid()}|${c.leader()}|${c.electionTimer()}`;
+    const key = `${c.isConnected()}|${c.isLeader()}|${c.appliedIndex()}|${c.cid()}|${c.leader()}|${c.electionTimer()}|${this.logApplied()}`;
     if (key === this.lastState) return;
     this.lastState = key;
     this.host.stateChanged();
