@@ -12,6 +12,7 @@ import { OvsdbError } from '../schema/error.ts';
 import { FileStorage } from '../storage/file.ts';
 import type { Database } from '../storage/database.ts';
 import { OvsdbServer, type DbStorage } from './server.ts';
+import { databaseAtoms } from './history.ts';
 import { openRemote, RemoteError, type Remote } from './remotes.ts';
 import { DbRefError, expandRemotes, parseDbRef, type RemoteConfig } from './db-remotes.ts';
 import type { TlsSettings } from './tls.ts';
@@ -373,10 +374,17 @@ export class ServerApp {
     for (const s of this.server.sessions) monitors += s.monitors.count();
     // The reference keeps (and counts) history only for relay and clustered databases.
     let history = 0;
+    let historyAtoms = 0;
+    let atoms = 0;
     for (const served of this.server.databases.values()) {
-      if (served.model.kind !== 'standalone' && served.history.enabled) history += served.history.size;
+      atoms += databaseAtoms(served.db);
+      if (served.model.kind !== 'standalone' && served.history.enabled) {
+        history += served.history.size;
+        historyAtoms += served.history.atoms;
+      }
     }
     const counters: [string, number, boolean][] = [
+      ['atoms', atoms, false],
       ['cells', cells, false],
       ['monitors', monitors, true],
       ['n-weak-refs', 0, true],
@@ -384,6 +392,7 @@ export class ServerApp {
       ['sessions', this.server.sessions.size, false],
       ['triggers', triggers, false],
       ['txn-history', history, false],
+      ['txn-history-atoms', historyAtoms, false],
     ];
     return counters
       .filter(([, v, always]) => always || v !== 0)

@@ -15,10 +15,16 @@
 //
 // A relay whose source hands out no transaction ids (a reference standalone server sends the all-zero id)
 // turns its history off, as the reference relay does: `latest` is then the all-zero id and nothing is found.
+//
+// Clustered and relay databases add the reference's own bound (raft.md §3.4, `boundByAtoms`): commits are
+// dropped from the front while more than 100 are kept or they hold more atoms (old plus new rows) than the
+// database does, but one is always kept; a snapshot the history starts from counts as one commit with the
+// snapshot's atoms. memory/show reports `txn-history` and `txn-history-atoms` from it as the reference does.
 import { randomUUID } from 'node:crypto';
 import { ZERO_UUID, type Atom } from '../schema/atom.ts';
 import type { Datum } from '../schema/datum.ts';
-import type { Commit } from '../storage/database.ts';
+import type { Commit, Database } from '../storage/database.ts';
+import type { Row } from '../storage/row.ts';
 import { DeltaBuffer, type TableDeltas } from './monitor-compose.ts';
 
 export const DEFAULT_HISTORY_COMMITS = 100;
@@ -30,6 +36,8 @@ export interface CommitHistoryOptions {
   readonly maxRowChanges?: number;
   /** Bound on the (estimated) size of the old row versions the kept commits hold alive. */
   readonly maxBytes?: number;
+  /** The reference's bound for clustered and relay databases: no more atoms kept than the database holds. */
+  readonly boundByAtoms?: boolean;
 }
 
 interface Entry {
@@ -37,6 +45,22 @@ interface Entry {
   readonly tables: TableDeltas;
   readonly rowChanges: number;
   readonly bytes: number;
+  /** Atoms of the old and new rows (counted only when bound by atoms). */
+  readonly atoms: number;
+}
+
+/** The reference's atom count of a row: one each for _uuid and _version, then every key and value. */
+export function rowAtoms(row: Row): number {
+  let n = 2;
+  for (const d of row.data) n += d.values === undefined ? d.keys.length : d.keys.length + d.values.length;
+  return n;
+}
+
+/** The atoms of every row of a database. */
+export function databaseAtoms(db: Database): number {
+  let n = 0;
+  for (const t of db.tables.values()) for (const row of t.rows.values()) n += rowAtoms(row);
+  return n;
 }
 
 // Estimated heap bytes of atoms and rows (V8 object header plus payload); only their sum matters.
@@ -83,12 +107,16 @@ export class CommitHistory {
   readonly maxCommits: number;
   readonly maxRowChanges: number;
   readonly maxBytes: number;
+  readonly boundByAtoms: boolean;
   /** Oldest first; entries[head] applies on top of the state named by `base`. Evicted slots (below head) are
    * cleared at once, so what they held is garbage before the array's next compaction. */
   private entries: (Entry | undefined)[] = [];
   private head = 0;
   private rowChanges = 0;
   private bytes = 0;
+  /** Bound by atoms: the atoms of the kept commits, and the database's (followed commit by commit). */
+  private atomsKept = 0;
+  private dbAtoms = 0;
   private base: string = randomUUID();
   private last = this.base;
   private enabledValue = true;
@@ -97,6 +125,12 @@ export class CommitHistory {
     this.maxCommits = Math.max(0, opts.maxCommits ?? DEFAULT_HISTORY_COMMITS);
     this.maxRowChanges = Math.max(0, opts.maxRowChanges ?? DEFAULT_HISTORY_ROW_CHANGES);
     this.maxBytes = Math.max(0, opts.maxBytes ?? DEFAULT_HISTORY_BYTES);
+    this.boundByAtoms = opts.boundByAtoms ?? false;
+  }
+
+  /** Atoms of the kept commits (memory/show's txn-history-atoms); 0 unless bound by atoms. */
+  get atoms(): number {
+    return this.atomsKept;
   }
 
   /** The id of the newest commit, or of the (empty) starting point; the all-zero uuid when disabled. */
@@ -127,6 +161,17 @@ export class CommitHistory {
 
   /** Records a commit just applied, under its txn id. */
   record(txnId: string, commit: Commit): void {
+    let atoms = 0;
+    if (this.boundByAtoms) {
+      for (const rows of commit.tables.values()) {
+        for (const ch of rows.values()) {
+          const before = ch.old === null ? 0 : rowAtoms(ch.old);
+          const after = ch.new === null ? 0 : rowAtoms(ch.new);
+          atoms += before + after;
+          this.dbAtoms += after - before;
+        }
+      }
+    }
     if (!this.enabledValue) return;
     let n = 0;
     for (const rows of commit.tables.values()) n += rows.size;
@@ -138,17 +183,22 @@ export class CommitHistory {
       this.head = 0;
       this.rowChanges = 0;
       this.bytes = 0;
+      this.atomsKept = 0;
       this.base = txnId;
       return;
     }
-    this.entries.push({ txnId, tables: commit.tables, rowChanges: n, bytes });
-    this.rowChanges += n;
-    this.bytes += bytes;
-    while (this.size > this.maxCommits || this.rowChanges > this.maxRowChanges || this.bytes > this.maxBytes) {
+    this.push({ txnId, tables: commit.tables, rowChanges: n, bytes, atoms });
+    while (
+      this.size > this.maxCommits ||
+      this.rowChanges > this.maxRowChanges ||
+      this.bytes > this.maxBytes ||
+      (this.boundByAtoms && this.size > 1 && this.atomsKept > this.dbAtoms)
+    ) {
       const e = this.entries[this.head]!;
       this.entries[this.head++] = undefined;
       this.rowChanges -= e.rowChanges;
       this.bytes -= e.bytes;
+      this.atomsKept -= e.atoms;
       this.base = e.txnId;
     }
     // Drop the consumed prefix now and then (amortized O(1) eviction).
@@ -158,16 +208,30 @@ export class CommitHistory {
     }
   }
 
+  private push(e: Entry): void {
+    this.entries.push(e);
+    this.rowChanges += e.rowChanges;
+    this.bytes += e.bytes;
+    this.atomsKept += e.atoms;
+  }
+
   /**
    * Forgets everything (the database was replaced): no old txn id will be found again. The new history
-   * starts at `startId` when given (a clustered database: its snapshot's eid), else at a fresh id.
+   * starts at `startId` when given (a clustered database: its snapshot's eid), else at a fresh id. `db` is
+   * the new contents when they are not reached by the commits recorded so far; bound by atoms, they are
+   * counted, and they are the history's first commit (a snapshot, as the reference counts it).
    */
-  clear(startId?: string): void {
+  clear(startId?: string, db?: Database): void {
     this.entries = [];
     this.head = 0;
     this.rowChanges = 0;
     this.bytes = 0;
+    this.atomsKept = 0;
     this.base = this.last = this.enabledValue ? (startId ?? randomUUID()) : ZERO_UUID;
+    if (this.boundByAtoms && db !== undefined) {
+      this.dbAtoms = databaseAtoms(db);
+      if (this.enabledValue) this.push({ txnId: this.base, tables: new Map(), rowChanges: 0, bytes: 0, atoms: this.dbAtoms });
+    }
   }
 
   /**

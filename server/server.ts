@@ -93,7 +93,8 @@ export class OvsdbServer {
       model,
       db,
       storage,
-      history: new CommitHistory(),
+      // The reference keeps history only for clustered and relay databases, bounded by their atoms.
+      history: new CommitHistory({ boundByAtoms: model.kind !== 'standalone' }),
       monitors: new MonitorSet(db),
       triggers: new Set(),
     };
@@ -166,7 +167,7 @@ export class OvsdbServer {
     for (const s of [...this.sessions]) s.databaseRemoved(served, reason);
     served.db = db;
     served.monitors = new MonitorSet(db);
-    served.history.clear(txnId);
+    served.history.clear(txnId, db);
     this.refreshServerDb();
   }
 
