@@ -20,6 +20,8 @@
 // dropped from the front while more than 100 are kept or they hold more atoms (old plus new rows) than the
 // database does, but one is always kept; a snapshot the history starts from counts as one commit with the
 // snapshot's atoms. memory/show reports `txn-history` and `txn-history-atoms` from it as the reference does.
+// One difference, an improvement: the id of the last commit dropped stays findable (everything after it is
+// still kept), where the reference finds only the ids of the commits it keeps.
 import { randomUUID } from 'node:crypto';
 import { ZERO_UUID, type Atom } from '../schema/atom.ts';
 import type { Datum } from '../schema/datum.ts';
