@@ -102,7 +102,7 @@ export class ClusterModel implements DatabaseModel {
     this.served = server.unavailable.has(this.name)
       ? server.attachDatabase(this.name, db)
       : server.addDatabase(db, null, { quiet: opts.quiet, model: this });
-    this.served.history.clear(eid);
+    this.served.history.clear(eid, db.atoms);
   }
 
   /** §3.3: nothing runs against contents that lag this member's own log (the reference's pre-check). */

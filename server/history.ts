@@ -8,6 +8,10 @@
 // to the rows it would otherwise get). Rows are shared, immutable objects: a row the database still holds
 // costs the history nothing, but the old version of an updated or deleted row lives as long as its entry,
 // which is what `maxBytes` bounds (one 64 MiB update would otherwise stay in memory 100 commits long).
+// The reference's own bound (raft.md §3.4) applies too: commits are dropped from the front while their old
+// and new rows hold more atoms than the database, one always kept; a clustered or relay history that starts
+// from a snapshot counts it as its first commit. The id of the last commit dropped stays findable
+// (everything after it is kept), where the reference finds only the ids of the commits it keeps.
 //
 // A history starts (and restarts after clear()) at a fresh random id, never the all-zero one: a client that
 // got it resumes with found:true, and a reference relay in front of an empty ovsdb-ts database keeps its
@@ -195,15 +199,22 @@ export class CommitHistory {
 
   /**
    * Forgets everything (the database was replaced): no old txn id will be found again. The new history
-   * starts at `startId` when given (a clustered database: its snapshot's eid), else at a fresh id.
+   * starts at `startId` when given (a clustered database: its snapshot's eid), else at a fresh id. With
+   * `snapshotAtoms` (clustered and relay databases: the atoms of the contents the history starts from), the
+   * starting point is the history's first commit, as the reference counts a snapshot (txn-history 1 and
+   * txn-history-atoms the database's after a restart; the first commits after it evict it).
    */
-  clear(startId?: string): void {
+  clear(startId?: string, snapshotAtoms?: number): void {
     this.entries = [];
     this.head = 0;
     this.rowChanges = 0;
     this.bytes = 0;
     this.atomCount = 0;
     this.base = this.last = this.enabledValue ? (startId ?? newUuid()) : ZERO_UUID;
+    if (snapshotAtoms !== undefined && this.enabledValue) {
+      this.entries.push({ txnId: this.base, tables: new Map(), rowChanges: 0, bytes: 0, atoms: snapshotAtoms });
+      this.atomCount = snapshotAtoms;
+    }
   }
 
   /**

@@ -150,8 +150,12 @@ export class ClusteredDatabase {
   private dbIndex = 0;
   private dbEid: Uuid | null = null;
   private closed = false;
-  /** Contents that arrived before start() (the replay at open). */
+  /**
+   * Contents that arrived before start() (the replay at open): the last snapshot, and the committed data
+   * entries after it, applied in start() one by one so that the history is rebuilt from them (§3.4).
+   */
   private pendingAttach: { db: Database; eid: Uuid } | null = null;
+  private pendingEntries: Array<{ index: number; entry: LogEntry }> = [];
   private storageError: string | null = null;
   private readonly schedule = new CompactionSchedule();
   private compactTimer: NodeJS.Timeout | null = null;
@@ -218,6 +222,7 @@ export class ClusteredDatabase {
       const { db, eid } = this.pendingAttach;
       this.pendingAttach = null;
       host.attach(db, eid);
+      for (const { index, entry } of this.pendingEntries.splice(0)) this.apply(index, entry);
     }
     this.transport.listen();
     if (this.opts.autoCompact ?? true) {
@@ -430,6 +435,7 @@ export class ClusteredDatabase {
     this.db = db;
     if (this.host === null) {
       this.pendingAttach = { db, eid };
+      this.pendingEntries = [];
       return;
     }
     if (first) this.host.attach(db, eid);
@@ -448,15 +454,13 @@ export class ClusteredDatabase {
           const db = databaseFromData(data, this.name, this.path);
           this.setContents(db, entry.eid, 'schema changed');
         } else if (data[1] !== null && this.db !== null) {
+          if (this.host === null) {
+            this.pendingEntries.push({ index, entry });
+            return;
+          }
           const txn = data[1];
           if (!isJsonObject(txn)) throw new OvsdbError('syntax error', 'transaction is not an object');
-          const commit = recordCommit(this.db, txn, this.path, { reader31: true });
-          if (this.host === null) {
-            this.db.apply(commit);
-            if (this.pendingAttach) this.pendingAttach = { db: this.db, eid: entry.eid };
-          } else {
-            this.host.commit(commit, entry.eid);
-          }
+          this.host.commit(recordCommit(this.db, txn, this.path, { reader31: true }), entry.eid);
         }
       } catch (e) {
         this.inconsistent(e, index);
