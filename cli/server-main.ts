@@ -16,6 +16,7 @@ import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_TEXT,
 import { getLogger, vlogCommands } from './vlog.ts';
 import { LockfileError } from '../storage/lockfile.ts';
 import { setupReplication } from '../replication/setup.ts';
+import { startLoopWatch } from '../server/loop-watch.ts';
 
 const PROGRAM = 'ovsdb-server';
 /** At most this long, startup waits for relays' first sync (see below). */
@@ -55,6 +56,7 @@ export async function main(argv: string[]): Promise<void> {
     overwritePidfile: opts.overwritePidfile,
   });
   const saved = ctx.savedState as SavedConfig | null;
+  startLoopWatch(rpcLog);
 
   let replication: ReturnType<typeof setupReplication> | null = null;
   const jsonrpcLog = getLogger('jsonrpc');
