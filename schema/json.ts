@@ -98,6 +98,11 @@ export function parseJson(text: string, hasLongNumbers = true): JsonValue {
   }
 }
 
+/** parseJson's exact parser alone, for pieces of a text that as a whole needs it (schema/json-chunked.ts). */
+export function parseJsonExact(text: string): JsonValue {
+  return new CarefulParser(text).parseText();
+}
+
 // Exact recursive-descent parser. Used for texts with long digit runs, exponents or "\u0000", and to
 // describe errors. Strings with escapes are decoded by JSON.parse on the literal, which is exact.
 class CarefulParser {
@@ -474,17 +479,25 @@ function writeSorted(v: JsonValue, out: string[]): void {
 // UTF-16 order equals code point (= UTF-8 byte) order unless surrogates meet U+E000..U+FFFF.
 function sortKeys(keys: string[]): string[] {
   keys.sort();
-  if (keys.some((k) => /[\ud800-\udfff]/.test(k))) {
-    keys.sort((a, b) => {
-      const x = Array.from(a);
-      const y = Array.from(b);
-      for (let k = 0; k < Math.min(x.length, y.length); k++) {
-        const d = x[k]!.codePointAt(0)! - y[k]!.codePointAt(0)!;
-        if (d !== 0) return d;
-      }
-      return x.length - y.length;
-    });
-  }
+  return hasSurrogates(keys) ? sortByCodePoint(keys) : keys;
+}
+
+/** True if some key holds a surrogate (then code unit order may differ from code point order). */
+export function hasSurrogates(keys: readonly string[]): boolean {
+  return keys.some((k) => /[\ud800-\udfff]/.test(k));
+}
+
+/** Sorts in place by code point (UTF-8 byte) order, as stringifySorted orders keys with surrogates. */
+export function sortByCodePoint(keys: string[]): string[] {
+  keys.sort((a, b) => {
+    const x = Array.from(a);
+    const y = Array.from(b);
+    for (let k = 0; k < Math.min(x.length, y.length); k++) {
+      const d = x[k]!.codePointAt(0)! - y[k]!.codePointAt(0)!;
+      if (d !== 0) return d;
+    }
+    return x.length - y.length;
+  });
   return keys;
 }
 
