@@ -7,6 +7,7 @@ import net from 'node:net';
 import type { JsonValue } from '../schema/json.ts';
 import { shortUnixPath } from '../server/jsonrpc-address.ts';
 import { JsonRpcConnection, type RpcLogLevel } from '../server/jsonrpc.ts';
+import { versionText } from './version.ts';
 
 export interface AppctlIo {
   stdout: (s: string) => void;
@@ -23,7 +24,6 @@ export interface AppctlIo {
 /** Exit status a shell reports for a process killed by SIGALRM, which is how ovs-appctl -T ends. */
 export const APPCTL_TIMEOUT_STATUS = 142;
 
-const VERSION = '3.1.0';
 
 // glibc strerror texts for the errors a unix-socket client meets.
 const STRERROR: Record<string, string> = {
@@ -212,7 +212,7 @@ export async function runAppctl(argv: string[], ioIn: Partial<AppctlIo> = {}): P
     return 0;
   }
   if (args.action === 'version') {
-    io.stdout(`${prog} (Open vSwitch) ${VERSION}\n`);
+    io.stdout(versionText(prog));
     return 0;
   }
   if (args.command.length === 0) return fatal('at least one non-option argument is required (use --help for help)');

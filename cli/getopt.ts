@@ -6,15 +6,19 @@
 // takes only an attached argument, `--` ends the options.
 //
 // The scan alone decides --help, --version and every option error, in command-
-// line order like the C server.  It needs none of yargs, pino or koffi, so the
-// entry point runs it before loading the server (options.ts then hands the
-// scanned list to yargs).
+// line order like the C server.  It needs neither koffi nor the engine, so the
+// entry point runs it before loading the server (options.ts then turns the
+// scanned list into ServerOptions).
 
 import { parseVlogSpec, defaultLogFile } from './vlog.ts';
 import { defaultRundir } from './pidfile.ts';
+import { OVS_VERSION, versionText } from './version.ts';
 
 export const PROGRAM = 'ovsdb-server';
-export const VERSION_TEXT = 'ovsdb-server (Open vSwitch) 3.1.0';
+/** The reference's version line (also the startup log message). */
+export const VERSION_TEXT = `ovsdb-server (Open vSwitch) ${OVS_VERSION}`;
+/** What --version and `ovs-appctl version` print: the reference's line, then ovsdb-ts's. */
+export const VERSION_OUTPUT = versionText(PROGRAM);
 
 export type ArgKind = 'none' | 'required' | 'optional';
 
@@ -244,7 +248,7 @@ export function scanServerArgs(
         case 'help':
           return exitWith(0, usageText(env), '');
         case 'version':
-          return exitWith(0, `${VERSION_TEXT}\n`, '');
+          return exitWith(0, VERSION_OUTPUT, '');
         case 'verbose': {
           const spec = o.value ?? '';
           const p = parseVlogSpec(spec);

@@ -1,33 +1,13 @@
 // The `ovsdb-server` command line: getopt.ts scans it the way GNU getopt_long
-// does (abbreviations, exact error texts, processing order); yargs then turns
-// the normalized argument list into the typed ServerOptions.
+// does (abbreviations, exact error texts, processing order), and the scanned
+// options, in order, become the typed ServerOptions here.
 
 import path from 'node:path';
 import { setVlogLevels, setLogFile, configureSyslog, defaultLogFile } from './vlog.ts';
 import { defaultRundir, resolvePidfilePath } from './pidfile.ts';
-import { BY_NAME, OPTIONS, PROGRAM, defaultDatabase, scanServerArgs, type ExitResult, type Scanned } from './getopt.ts';
+import { PROGRAM, defaultDatabase, scanServerArgs, type ExitResult, type Scanned } from './getopt.ts';
 
-import { loadYargs } from './yargs-lite.ts';
-
-export { PROGRAM, VERSION_TEXT, defaultDatabase, usageText } from './getopt.ts';
-
-// yargs without its help-layout modules (see yargs-lite.ts), ready before parseServerArgs() runs.
-const yargs = await loadYargs();
-
-/** How yargs reads the getopt-normalized arguments: literally, as OVS's getopt_long does. */
-export const YARGS_PARSER_CONFIG = {
-  'camel-case-expansion': false,
-  'boolean-negation': false, // --no-chdir is an option of its own, not "chdir=false"
-  'dot-notation': false,
-  'parse-numbers': false,
-  'parse-positional-numbers': false,
-  'short-option-groups': false,
-  'duplicate-arguments-array': true,
-  'flatten-duplicate-arrays': true,
-  'greedy-arrays': false,
-  'populate--': true,
-  'strip-aliased': true,
-} as const;
+export { PROGRAM, VERSION_OUTPUT, VERSION_TEXT, defaultDatabase, usageText } from './getopt.ts';
 
 export type StorageKind = 'file' | 'lmdb';
 
@@ -107,42 +87,19 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
   return { kind: 'options', options: build(scanned.options, scanned.positionals, env) };
 }
 
-// yargs sees a normalized argument list: every option as `--name=value` (or
-// `--name` for flags), then `--` and the positionals.
+// Every option as scanned, in command-line order; repeated options keep all their values (the last one wins
+// where the reference keeps one). A bare optional-argument option (`--pidfile`, `-v`) has the value ''.
 function build(scanned: Scanned[], positionals: string[], env: NodeJS.ProcessEnv): ServerOptions {
-  const normalized = scanned.map((o) => (o.value === null ? `--${o.name}` : `--${o.name}=${o.value}`));
-  // A bare optional-argument option (`--pidfile`, `-v`) must still show up as a string.
-  for (let k = 0; k < scanned.length; k++) {
-    const o = scanned[k]!;
-    if (o.value === null && BY_NAME.get(o.name)!.arg === 'optional') normalized[k] = `--${o.name}=`;
-  }
-  normalized.push('--', ...positionals);
-
-  const stringOpts = OPTIONS.filter((o) => o.arg !== 'none').map((o) => o.name);
-  const boolOpts = OPTIONS.filter((o) => o.arg === 'none').map((o) => o.name);
-  const parsed = yargs(normalized)
-    .parserConfiguration(YARGS_PARSER_CONFIG)
-    .string(stringOpts)
-    .boolean(boolOpts)
-    .help(false)
-    .version(false)
-    .exitProcess(false)
-    .strict(false)
-    .parseSync() as Record<string, unknown>;
-
   const all = (name: string): string[] => {
-    const v = parsed[name];
-    if (v === undefined) return [];
-    return (Array.isArray(v) ? v : [v]).map(String);
+    const out: string[] = [];
+    for (const o of scanned) if (o.name === name) out.push(o.value ?? '');
+    return out;
   };
   const last = (name: string): string | null => {
-    const v = all(name);
-    return v.length ? v[v.length - 1]! : null;
+    for (let k = scanned.length - 1; k >= 0; k--) if (scanned[k]!.name === name) return scanned[k]!.value ?? '';
+    return null;
   };
-  const flag = (name: string): boolean => {
-    const v = parsed[name];
-    return Array.isArray(v) ? v.some(Boolean) : v === true;
-  };
+  const flag = (name: string): boolean => scanned.some((o) => o.name === name);
 
   const logging: LoggingStep[] = [];
   for (const o of scanned) {
@@ -152,7 +109,7 @@ function build(scanned: Scanned[], positionals: string[], env: NodeJS.ProcessEnv
   const logFiles = logging.filter((s): s is { kind: 'log-file'; file: string } => s.kind === 'log-file');
 
   const pidfileArg = last('pidfile');
-  const dbs = ((parsed['--'] as unknown[] | undefined) ?? []).map(String);
+  const dbs = positionals;
   const noDbs = flag('no-dbs');
   const storage = (last('storage') ?? 'file') as StorageKind;
 

@@ -1,6 +1,6 @@
 // `ovsdb-server` — the drop-in command line (reference §1).  The entry scans the options first: --help,
-// --version and option errors are answered before the server's modules (yargs, pino, koffi, the engine)
-// load, as fast as the C server answers them; any other command line continues in server-main.ts.
+// --version and option errors are answered before the server's modules (koffi, the engine) load, as fast
+// as the C server answers them; any other command line continues in server-main.ts.
 import { PROGRAM, scanServerArgs } from './getopt.ts';
 
 function crash(e: unknown): never {

@@ -12,8 +12,9 @@ import { TlsSettings } from '../server/tls.ts';
 import { UnixctlServer } from '../server/unixctl.ts';
 import { daemonize, notifyStartupComplete, saveRuntimeState, describeStatus } from './daemon.ts';
 import { addFileToUnlink, exitCleanup, fatalCleanup } from './fatal-signal.ts';
-import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_TEXT, type ServerOptions } from './options.ts';
+import { applyLoggingOptions, parseServerArgs, resolveUnixctlPath, VERSION_OUTPUT, VERSION_TEXT, type ServerOptions } from './options.ts';
 import { getLogger, vlogCommands } from './vlog.ts';
+import { startMemoryRelief } from './memory-relief.ts';
 import { LockfileError } from '../storage/lockfile.ts';
 import { setupReplication } from '../replication/setup.ts';
 import { startLoopWatch } from '../server/loop-watch.ts';
@@ -125,7 +126,7 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   const ctlPath = resolveUnixctlPath(opts.unixctl);
-  const ctl = new UnixctlServer({ programName: PROGRAM, log: rpcLog });
+  const ctl = new UnixctlServer({ programName: PROGRAM, versionText: VERSION_OUTPUT, log: rpcLog });
   for (const c of vlogCommands) ctl.register(c.name, c.usage, c.minArgs, c.maxArgs, (args) => c.run(args));
   app.registerCommands(ctl);
   replication = setupReplication(app, ctl, {
@@ -180,6 +181,7 @@ export async function main(argv: string[]): Promise<void> {
     ]);
     clearTimeout(timer);
   }
+  if (process.env['OVSDB_TS_MEMORY_RELIEF'] !== '0') startMemoryRelief();
   notifyStartupComplete();
   if (opts.run === null) getLogger('ovsdb_server').info(VERSION_TEXT);
   replication.start();

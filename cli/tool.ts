@@ -34,6 +34,7 @@ import {
   type ToolLog,
 } from './tool-cluster.ts';
 import { MAGIC_CLUSTERED, MAGIC_STANDALONE } from '../storage/log-header.ts';
+import { versionText } from './version.ts';
 
 export const DEFAULT_DB = '/etc/openvswitch/conf.db';
 export const DEFAULT_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -400,7 +401,7 @@ export async function runTool(argv: readonly string[], io: ToolIo = processIo): 
   try {
     const parsed = parseArgs(argv, makeToolLog((t) => io.stderr(t)));
     if ('exit' in parsed) {
-      io.stdout(parsed.exit === 'help' ? HELP.replaceAll('%P', program) : `${program} (ovsdb-ts) 3.1.0\n`);
+      io.stdout(parsed.exit === 'help' ? HELP.replaceAll('%P', program) : versionText(program));
       return 0;
     }
     const [cmd, ...rest] = parsed.args;

@@ -1,7 +1,9 @@
 // OVS-style logging ("vlog"): per-module, per-destination levels, OVS line
 // patterns, `-v` specs, `--log-file`, and the state behind the vlog/* unixctl
-// commands.  pino is the logger core: every enabled message goes through one
-// pino instance whose destination renders OVS lines to console/syslog/file.
+// commands.  An enabled message becomes one record, rendered straight to the
+// console/syslog/file lines of the destinations its levels reach.  (pino was
+// the core once: it turned each record into JSON that its destination parsed
+// back.)
 //
 // Writes are synchronous (fs.writeSync), so a line logged right before exit is
 // in the file.
@@ -9,8 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import dgram from 'node:dgram';
-import type pino from 'pino';
+import type dgram from 'node:dgram';
 import { libc as libcHandle, nodeRequire } from './libc.ts';
 import { strerror } from './fcntl.ts';
 
@@ -281,7 +282,9 @@ function sendLibcSyslog(pri: number, line: string): void {
 
 function sendUdp(hostPort: { host: string; port: number }, line: string): void {
   if (!udp) {
-    udp = dgram.createSocket(hostPort.host.includes(':') ? 'udp6' : 'udp4');
+    // node:dgram loads only for UDP syslog (each builtin module costs start-up time and memory).
+    const { createSocket } = nodeRequire('node:dgram') as typeof dgram;
+    udp = createSocket(hostPort.host.includes(':') ? 'udp6' : 'udp4');
     udp.unref();
     udp.on('error', () => {});
   }
@@ -330,50 +333,6 @@ function parseHostPort(s: string): { host: string; port: number } | null {
   return { host: m[1] ?? m[2]!, port: Number(m[3]) };
 }
 
-// ---------------------------------------------------------------------------
-// pino core: loggers hand records to pino; its destination renders OVS lines.
-
-const PINO_LEVELS = { emer: 60, err: 50, warn: 40, info: 30, dbg: 20 } as const;
-type PinoLevel = keyof typeof PINO_LEVELS;
-const PINO_METHOD: PinoLevel[] = ['emer', 'emer', 'err', 'warn', 'info', 'dbg'];
-
-interface CoreEntry {
-  mod: string;
-  lvl: number;
-  seq: number;
-  dst: number;
-  time: number;
-  msg: string;
-}
-
-const ovsDestination: pino.DestinationStream = {
-  write(line: string): void {
-    const e = JSON.parse(line) as CoreEntry;
-    emitRecord({ module: e.mod, level: e.lvl, seq: e.seq, time: e.time, msg: e.msg }, e.dst);
-  },
-};
-
-// Created at the first message: loading pino costs ~30 ms, which `--version`, `--help` and option
-// errors need not pay.  pino is CommonJS, so require() loads it synchronously.
-let core: pino.Logger<PinoLevel, true> | null = null;
-
-function pinoCore(): pino.Logger<PinoLevel, true> {
-  if (core) return core;
-  const createPino = nodeRequire('pino') as typeof pino;
-  core = createPino<PinoLevel, true>(
-    {
-      customLevels: PINO_LEVELS,
-      useOnlyCustomLevels: true,
-      level: 'dbg',
-      base: undefined,
-      timestamp: () => `,"time":${Date.now()}`,
-      formatters: { level: (label: string) => ({ level: label }) },
-    },
-    ovsDestination,
-  );
-  return core;
-}
-
 /**
  * Set by cli/daemon.ts in re-spawned stages (Node has no fork()): the child
  * continues the parent's sequence numbers and does not announce the log file
@@ -394,8 +353,7 @@ function log(m: Module, level: number, msg: string): void {
   if (level > m.minLevel) return;
   const dst = destMask(m, level);
   if (dst === 0) return;
-  const seq = ++seqNo;
-  pinoCore()[PINO_METHOD[level]!]({ mod: m.name, lvl: level, seq, dst }, msg);
+  emitRecord({ module: m.name, level, seq: ++seqNo, time: Date.now(), msg }, dst);
 }
 
 // ---------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 // last-txn-id can answer with only the changes after it. The reference keeps history only for clustered
 // and relay databases; we keep it for every database (see reference §3.14.2).
 //
-// Bounds: at most `maxCommits` commits and `maxRowChanges` row changes in total (defaults 100 and 10,000:
-// enough for a client that reconnects after a short outage, small next to the rows it would otherwise get).
-// Rows are shared, immutable objects, so an entry costs one small record per changed row.
+// Bounds: at most `maxCommits` commits, `maxRowChanges` row changes and `maxBytes` of superseded values in
+// total (defaults 100, 10,000 and 4 MiB: enough for a client that reconnects after a short outage, small next
+// to the rows it would otherwise get). Rows are shared, immutable objects: a row the database still holds
+// costs the history nothing, but the old version of an updated or deleted row lives as long as its entry,
+// which is what `maxBytes` bounds (one 64 MiB update would otherwise stay in memory 100 commits long).
 //
 // A history starts (and restarts after clear()) at a fresh random id, never the all-zero one: a client that
 // got it resumes with found:true, and a reference relay in front of an empty ovsdb-ts database keeps its
@@ -14,31 +16,79 @@
 // A relay whose source hands out no transaction ids (a reference standalone server sends the all-zero id)
 // turns its history off, as the reference relay does: `latest` is then the all-zero id and nothing is found.
 import { randomUUID } from 'node:crypto';
-import { ZERO_UUID } from '../schema/atom.ts';
+import { ZERO_UUID, type Atom } from '../schema/atom.ts';
+import type { Datum } from '../schema/datum.ts';
 import type { Commit } from '../storage/database.ts';
 import { DeltaBuffer, type TableDeltas } from './monitor-compose.ts';
 
 export const DEFAULT_HISTORY_COMMITS = 100;
 export const DEFAULT_HISTORY_ROW_CHANGES = 10_000;
+export const DEFAULT_HISTORY_BYTES = 4 * 1024 * 1024;
 
 export interface CommitHistoryOptions {
   readonly maxCommits?: number;
   readonly maxRowChanges?: number;
+  /** Bound on the (estimated) size of the old row versions the kept commits hold alive. */
+  readonly maxBytes?: number;
 }
 
 interface Entry {
   readonly txnId: string;
   readonly tables: TableDeltas;
   readonly rowChanges: number;
+  readonly bytes: number;
+}
+
+// Estimated heap bytes of atoms and rows (V8 object header plus payload); only their sum matters.
+const ATOM_BYTES = 16;
+const ROW_BYTES = 64;
+
+function atomsBytes(atoms: readonly Atom[]): number {
+  let n = atoms.length * ATOM_BYTES;
+  for (let i = 0; i < atoms.length; i++) {
+    const a = atoms[i];
+    if (typeof a === 'string') n += a.length;
+  }
+  return n;
+}
+
+function datumBytes(d: Datum): number {
+  return d.values === undefined ? atomsBytes(d.keys) : atomsBytes(d.keys) + atomsBytes(d.values);
+}
+
+/**
+ * What keeping `commit` holds alive beyond the database: the old versions of the rows it updated or deleted
+ * (only their columns that changed: unchanged datums are shared with the new version). Stops counting past
+ * `limit`.
+ */
+function supersededBytes(commit: Commit, limit: number): number {
+  let n = 0;
+  for (const rows of commit.tables.values()) {
+    for (const change of rows.values()) {
+      const old = change.old;
+      if (old === null) continue;
+      const next = change.new;
+      n += ROW_BYTES + old.data.length * 8;
+      for (let i = 0; i < old.data.length; i++) {
+        const d = old.data[i]!;
+        if (next === null || next.data[i] !== d) n += datumBytes(d);
+      }
+      if (n > limit) return n;
+    }
+  }
+  return n;
 }
 
 export class CommitHistory {
   readonly maxCommits: number;
   readonly maxRowChanges: number;
-  /** Oldest first. entries[0] applies on top of the state named by `base`. */
-  private entries: Entry[] = [];
+  readonly maxBytes: number;
+  /** Oldest first; entries[head] applies on top of the state named by `base`. Evicted slots (below head) are
+   * cleared at once, so what they held is garbage before the array's next compaction. */
+  private entries: (Entry | undefined)[] = [];
   private head = 0;
   private rowChanges = 0;
+  private bytes = 0;
   private base: string = randomUUID();
   private last = this.base;
   private enabledValue = true;
@@ -46,6 +96,7 @@ export class CommitHistory {
   constructor(opts: CommitHistoryOptions = {}) {
     this.maxCommits = Math.max(0, opts.maxCommits ?? DEFAULT_HISTORY_COMMITS);
     this.maxRowChanges = Math.max(0, opts.maxRowChanges ?? DEFAULT_HISTORY_ROW_CHANGES);
+    this.maxBytes = Math.max(0, opts.maxBytes ?? DEFAULT_HISTORY_BYTES);
   }
 
   /** The id of the newest commit, or of the (empty) starting point; the all-zero uuid when disabled. */
@@ -69,25 +120,35 @@ export class CommitHistory {
     if (!enabled) this.base = this.last = ZERO_UUID;
   }
 
+  /** Estimated bytes of old row versions the kept commits hold alive. */
+  get retainedBytes(): number {
+    return this.bytes;
+  }
+
   /** Records a commit just applied, under its txn id. */
   record(txnId: string, commit: Commit): void {
     if (!this.enabledValue) return;
     let n = 0;
     for (const rows of commit.tables.values()) n += rows.size;
     this.last = txnId;
-    if (n > this.maxRowChanges || this.maxCommits === 0) {
+    const bytes = n > this.maxRowChanges || this.maxCommits === 0 ? 0 : supersededBytes(commit, this.maxBytes);
+    if (n > this.maxRowChanges || this.maxCommits === 0 || bytes > this.maxBytes) {
       // Too big to keep: only "nothing after this one" can be answered from now on.
       this.entries = [];
       this.head = 0;
       this.rowChanges = 0;
+      this.bytes = 0;
       this.base = txnId;
       return;
     }
-    this.entries.push({ txnId, tables: commit.tables, rowChanges: n });
+    this.entries.push({ txnId, tables: commit.tables, rowChanges: n, bytes });
     this.rowChanges += n;
-    while (this.size > this.maxCommits || this.rowChanges > this.maxRowChanges) {
-      const e = this.entries[this.head++];
+    this.bytes += bytes;
+    while (this.size > this.maxCommits || this.rowChanges > this.maxRowChanges || this.bytes > this.maxBytes) {
+      const e = this.entries[this.head]!;
+      this.entries[this.head++] = undefined;
       this.rowChanges -= e.rowChanges;
+      this.bytes -= e.bytes;
       this.base = e.txnId;
     }
     // Drop the consumed prefix now and then (amortized O(1) eviction).
@@ -105,6 +166,7 @@ export class CommitHistory {
     this.entries = [];
     this.head = 0;
     this.rowChanges = 0;
+    this.bytes = 0;
     this.base = this.last = this.enabledValue ? (startId ?? randomUUID()) : ZERO_UUID;
   }
 
@@ -122,7 +184,7 @@ export class CommitHistory {
     else {
       start = -1;
       for (let i = this.entries.length - 1; i >= this.head; i--) {
-        if (this.entries[i].txnId === id) {
+        if (this.entries[i]!.txnId === id) {
           start = i + 1;
           break;
         }
@@ -130,7 +192,7 @@ export class CommitHistory {
       if (start < 0) return undefined;
     }
     const buf = new DeltaBuffer();
-    for (let i = start; i < this.entries.length; i++) buf.add(this.entries[i].tables, only);
+    for (let i = start; i < this.entries.length; i++) buf.add(this.entries[i]!.tables, only);
     return buf;
   }
 }

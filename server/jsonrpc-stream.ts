@@ -1,7 +1,8 @@
 // Splits a byte stream of concatenated JSON texts (JSON-RPC 1.0 over a socket has no length prefix and no
 // delimiter) into one string per message. Only structure is tracked here (nesting depth, in-string, escape);
-// full syntax is checked by parseJson afterwards. Cost is linear: bytes of one message are kept as the
-// chunks they arrived in and joined once; string contents are skipped with memchr (Buffer.indexOf).
+// full syntax is checked by parseJson afterwards. Cost is linear: a message that spans chunks is decoded
+// piece by piece as its chunks arrive (so the chunks are garbage at once, and no joined copy of the bytes
+// is made) and its pieces joined once; string contents are skipped with memchr (Buffer.indexOf).
 
 import { isAscii, isUtf8 } from 'node:buffer';
 import { JSON_MAX_DEPTH } from '../schema/json.ts';
@@ -60,14 +61,33 @@ CLASS[0x5d] = CLOSE;
 CLASS[0x65] = EXP;
 CLASS[0x45] = EXP;
 
+/** The length of the UTF-8 sequence a lead byte starts (1 for anything else: isUtf8 judges it). */
+function utf8Length(lead: number): number {
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+}
+
+/** How many trailing bytes form an incomplete UTF-8 character (0 to 3). */
+function partialTail(b: Buffer): number {
+  const n = b.length;
+  for (let k = 1; k <= 3 && k <= n; k++) {
+    const c = b[n - k]!;
+    if ((c & 0xc0) === 0x80) continue; // continuation byte: look further back for its lead
+    return c >= 0xc0 && utf8Length(c) > k ? k : 0;
+  }
+  return 0;
+}
+
 export class JsonStreamSplitter {
   private depth = 0;
   private inString = false;
   private escape = false;
   private digitRun = 0;
   private careful = false;
-  private parts: Buffer[] = [];
+  /** The decoded pieces of the message in progress, and its size so far in bytes. */
+  private parts: string[] = [];
   private partsSize = 0;
+  /** The last piece's trailing bytes that do not yet form a whole UTF-8 character (at most 3). */
+  private carry: Buffer | null = null;
   private stopped = false;
   // Per-push scratch: [start, end, careful] triples of messages completed in the current chunk.
   private marks: number[] = [];
@@ -84,6 +104,7 @@ export class JsonStreamSplitter {
     this.stopped = true;
     this.parts = [];
     this.partsSize = 0;
+    this.carry = null;
   }
 
   /**
@@ -177,11 +198,14 @@ export class JsonStreamSplitter {
     if (marks.length > 0) this.deliver(chunk, marks, sink);
     if (this.stopped) return;
     if (error === null && depth > 0) {
-      // Chunks from the socket are not reused by Node, so keeping a view is safe.
       const rest = marks.length > 0 || start > 0 ? chunk.subarray(start) : chunk;
-      this.parts.push(rest);
       this.partsSize += rest.length;
       if (this.partsSize > this.maxMessageSize) error = this.sizeError();
+      else {
+        const piece = this.decodePiece(rest);
+        if (piece === null) error = 'invalid UTF-8 sequence';
+        else if (piece !== '') this.parts.push(piece);
+      }
     }
     if (error !== null) {
       this.stop();
@@ -195,14 +219,19 @@ export class JsonStreamSplitter {
 
   private deliver(chunk: Buffer, marks: number[], sink: MessageSink): void {
     let k = 0;
-    if (this.parts.length > 0) {
-      // The first message began in earlier chunks: join once.
-      const end = marks[1]!;
-      this.parts.push(chunk.subarray(0, end));
-      const buf = Buffer.concat(this.parts, this.partsSize + end);
+    if (this.partsSize > 0) {
+      // The first message began in earlier chunks: its last piece, then the pieces joined once.
+      const last = this.decodePiece(chunk.subarray(0, marks[1]!));
+      const parts = this.parts;
       this.parts = [];
       this.partsSize = 0;
-      if (!this.deliverOne(buf, marks[2] === 1, sink)) return;
+      if (last === null || this.carry !== null) {
+        this.stop();
+        throw new JsonFramingError('invalid UTF-8 sequence');
+      }
+      parts.push(last);
+      sink(parts.length === 1 ? parts[0]! : parts.join(''), marks[2] === 1);
+      if (this.stopped) return;
       k = 3;
     }
     if (k >= marks.length) return;
@@ -223,6 +252,34 @@ export class JsonStreamSplitter {
     for (; k < marks.length; k += 3) {
       if (!this.deliverOne(chunk.subarray(marks[k]!, marks[k + 1]!), marks[k + 2] === 1, sink)) return;
     }
+  }
+
+  /**
+   * Decodes the bytes of a message in progress, after the carried partial character; keeps a partial
+   * character at the end for the next piece. null if the bytes are not UTF-8.
+   */
+  private decodePiece(bytes: Buffer): string | null {
+    let head = '';
+    let b = bytes;
+    const carry = this.carry;
+    if (carry !== null) {
+      const need = utf8Length(carry[0]!) - carry.length;
+      if (b.length < need) {
+        this.carry = Buffer.concat([carry, b]);
+        return '';
+      }
+      const whole = Buffer.concat([carry, b.subarray(0, need)]);
+      if (!isUtf8(whole)) return null;
+      head = whole.toString('utf8');
+      b = b.subarray(need);
+      this.carry = null;
+    }
+    const tail = partialTail(b);
+    const body = tail === 0 ? b : b.subarray(0, b.length - tail);
+    if (tail > 0) this.carry = Buffer.from(b.subarray(b.length - tail)); // a copy: the chunk may go
+    if (isAscii(body)) return head + body.toString('latin1');
+    if (!isUtf8(body)) return null;
+    return head + body.toString('utf8');
   }
 
   private deliverOne(buf: Buffer, careful: boolean, sink: MessageSink): boolean {

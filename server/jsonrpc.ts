@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { parseJson, stringify, type JsonValue } from '../schema/json.ts';
 import { JsonStreamSplitter, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
+import { CLOSED_CONNECTION_BYTES, LARGE_MESSAGE_CHARS, noteLargeMessage, noteTraffic } from './traffic.ts';
 
 export { JsonStreamSplitter, JsonFramingError, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
 export type { MessageSink } from './jsonrpc-stream.ts';
@@ -137,6 +138,12 @@ export function nextUnixSessionName(): string {
 // ---------------------------------------------------------------------------------------------------------
 // Connection
 
+/**
+ * Texts longer than this (UTF-16 units) are written a slice at a time as the socket drains: given the whole
+ * string, Node would encode all of it into one buffer at once (64 MiB of update → another 64 MiB of C heap).
+ */
+export const WRITE_SLICE_CHARS = 1024 * 1024;
+
 export interface JsonRpcConnectionOptions {
   /** Peer name used in log lines, e.g. "unix#3", "tcp:127.0.0.1:45678", "unix:/run/db.sock". */
   name?: string;
@@ -171,10 +178,18 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   private probeTimer: NodeJS.Timeout | null = null;
   private isClosed = false;
   private backlog = false;
-  /** Messages not yet handed to the socket, oldest first; they leave in one write. */
+  /**
+   * Texts not yet handed to the socket, oldest first (messages, or pieces of one): they leave in one write,
+   * joined, unless together they exceed WRITE_SLICE_CHARS.
+   */
   private out: string[] = [];
+  private outChars = 0;
   /** Inside onData: replies wait for the end of the chunk (one write for a pipelined burst). */
   private reading = false;
+  /** The longest large message (≥ LARGE_MESSAGE_CHARS) of the chunk being read, reported once it is handled. */
+  private largeIn = 0;
+  /** Long output being written in slices as the socket drains (see WRITE_SLICE_CHARS); `out` waits behind it. */
+  private sliced: { readonly parts: string[]; part: number; at: number; readonly chars: number } | null = null;
 
   constructor(
     readonly socket: net.Socket,
@@ -193,10 +208,13 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     socket.on('drain', () => {
       this.backlog = false;
       this.lastActivity = Date.now(); // a drained send queue counts as activity
-      if (!this.isClosed) {
-        socket.resume();
-        this.emit('drain');
+      if (this.isClosed) return;
+      if (this.sliced !== null) {
+        this.writeSlices();
+        if (this.backlog) return;
       }
+      socket.resume();
+      this.emit('drain');
     });
     this.setProbeInterval(opts.probeInterval ?? 0);
   }
@@ -216,14 +234,14 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
    */
   sendRaw(text: string): boolean {
     if (this.isClosed) return false;
-    this.out.push(text);
+    this.push(text);
     if (!this.reading) this.flushOut();
     return !this.backlog;
   }
 
   /** Queue a message; it leaves, in order, with the next sendRaw() or flush(). */
   queue(text: string): void {
-    if (!this.isClosed) this.out.push(text);
+    if (!this.isClosed) this.push(text);
   }
 
   /** Write what queue() left (at the end of the chunk being read, if called while reading one). */
@@ -231,28 +249,100 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     if (!this.reading) this.flushOut();
   }
 
+  private push(text: string): void {
+    this.out.push(text);
+    this.outChars += text.length;
+  }
+
   private flushOut(): void {
     const out = this.out;
-    if (out.length === 0 || this.isClosed) return;
-    const text = out.length === 1 ? out[0]! : out.join('');
+    if (out.length === 0 || this.isClosed || this.sliced !== null) return;
+    const chars = this.outChars;
     this.out = [];
+    this.outChars = 0;
     if (this.socket.destroyed) return;
-    const ok = this.socket.write(text);
-    if (!ok && !this.backlog) {
-      // §2.4: while output is pending, read nothing more from this peer.
-      this.backlog = true;
-      this.socket.pause();
+    noteTraffic(chars);
+    if (chars > WRITE_SLICE_CHARS) {
+      // Pieces stay separate: joining (or writing a concatenation) would copy them into one flat string first.
+      this.sliced = { parts: out, part: 0, at: 0, chars };
+      this.writeSlices();
+      return;
     }
+    if (!this.socket.write(out.length === 1 ? out[0]! : out.join(''))) this.pauseForBacklog();
+  }
+
+  /** §2.4: while output is pending, read nothing more from this peer. */
+  private pauseForBacklog(): void {
+    if (this.backlog) return;
+    this.backlog = true;
+    this.socket.pause();
+  }
+
+  /**
+   * Writes the sliced output a slice at a time (short pieces batched up to a slice) until the socket pushes
+   * back or all of it is written, then what queued behind it.
+   */
+  private writeSlices(): void {
+    const s = this.sliced!;
+    const { parts } = s;
+    while (s.part < parts.length) {
+      let piece: string;
+      const text = parts[s.part]!;
+      if (s.at === 0 && text.length <= WRITE_SLICE_CHARS) {
+        let end = s.part + 1;
+        let n = text.length;
+        while (end < parts.length && n + parts[end]!.length <= WRITE_SLICE_CHARS) n += parts[end++]!.length;
+        piece = end === s.part + 1 ? text : parts.slice(s.part, end).join('');
+        for (; s.part < end; s.part++) parts[s.part] = ''; // written: let it go
+      } else {
+        let cut = Math.min(s.at + WRITE_SLICE_CHARS, text.length);
+        const c = text.charCodeAt(cut - 1);
+        if (cut < text.length && c >= 0xd800 && c <= 0xdbff) cut--; // never split a surrogate pair
+        piece = text.slice(s.at, cut);
+        s.at = cut;
+        if (cut === text.length) {
+          parts[s.part++] = '';
+          s.at = 0;
+        }
+      }
+      const done = s.part === parts.length;
+      const chars = s.chars;
+      const ok = this.socket.write(piece, done && chars >= LARGE_MESSAGE_CHARS ? () => noteLargeMessage(chars) : undefined);
+      if (!ok) {
+        this.pauseForBacklog();
+        if (!done) return; // the next slice on 'drain'
+      }
+    }
+    this.sliced = null;
+    this.flushOut(); // what queued behind it
+  }
+
+  /** Hands everything still unsent to the socket at once (closing: there is no later drain to wait for). */
+  private writeAllNow(): void {
+    const s = this.sliced;
+    if (s !== null) {
+      this.sliced = null;
+      if (!this.socket.destroyed) {
+        const rest = s.parts.slice(s.part);
+        if (rest.length > 0) rest[0] = rest[0]!.slice(s.at);
+        for (const piece of rest) this.socket.write(piece);
+      }
+    }
+    this.flushOut();
   }
 
   send(msg: JsonRpcMessage): boolean {
     return this.sendRaw(encodeMessage(msg));
   }
   reply(id: JsonValue, result: JsonValue): boolean {
-    return this.sendRaw(encodeReply(id, result));
+    return this.replyRaw(id, stringify(result));
   }
+  /** As encodeReplyRaw, but the result text stays a piece of its own (a large one is never copied to join it). */
   replyRaw(id: JsonValue, resultText: string): boolean {
-    return this.sendRaw(encodeReplyRaw(id, resultText));
+    if (this.isClosed) return false;
+    this.push('{"id":' + stringify(id) + ',"result":');
+    this.push(resultText);
+    return this.sendRaw(',"error":null}');
   }
   replyError(id: JsonValue, error: JsonValue): boolean {
     return this.sendRaw(encodeErrorReply(id, error));
@@ -282,7 +372,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   /** Close gracefully: queued output is flushed first. */
   close(): void {
     if (this.isClosed) return;
-    this.flushOut();
+    this.writeAllNow();
     this.stopReading();
     const s = this.socket;
     if (s.destroyed) {
@@ -312,6 +402,10 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   private finish(reason: string): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.sliced = null;
+    this.out = [];
+    this.outChars = 0;
+    noteTraffic(CLOSED_CONNECTION_BYTES);
     this.stopReading();
     if (!this.socket.destroyed && reason !== 'closed') this.socket.destroy();
     this.emit('close', reason);
@@ -325,6 +419,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
 
   private onData(chunk: Buffer): void {
     if (this.isClosed) return;
+    noteTraffic(chunk.length);
     this.lastActivity = Date.now();
     this.probeSentAt = 0;
     // Replies to every request in this chunk leave in one write (pipelined clients, bursts).
@@ -336,6 +431,12 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     } finally {
       this.reading = false;
       this.flushOut();
+    }
+    if (this.largeIn > 0) {
+      // Out of the splitter's and the handler's frames: the message text is unreachable now.
+      const n = this.largeIn;
+      this.largeIn = 0;
+      noteLargeMessage(n);
     }
   }
 
@@ -356,6 +457,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
       if ((msg.type === 'reply' || msg.type === 'error') && msg.id === 'echo') return;
     }
     this.emit('message', msg);
+    if (text.length >= LARGE_MESSAGE_CHARS) this.largeIn = Math.max(this.largeIn, text.length);
   };
 
   // Probe (§2.5): one timer, re-armed lazily from the last activity time instead of on every read.

@@ -175,14 +175,15 @@ export class Monitor {
   private buildPending(): string | null {
     const p = this.pending;
     if (p === null) return null;
-    this.detach();
     this.lastTxnId = p.lastTxnId;
     const body = p.body();
+    this.detach();
     return body === null ? null : this.message(body, p.lastTxnId);
   }
 
   private detach(): void {
-    if (this.pending !== null) this.pending.holders--;
+    const p = this.pending;
+    if (p !== null && --p.holders === 0) p.release();
     this.pending = null;
   }
 
@@ -236,6 +237,13 @@ class PendingUpdate {
   body(): string | null {
     if (this.text === undefined) this.text = composeUpdatesText(this.spec, this.single ?? this.buffer!.tables);
     return this.text;
+  }
+
+  /** Taken by its last holder: drop the changes and the text (they may be large) before the set drops us. */
+  release(): void {
+    this.single = null;
+    this.buffer = null;
+    this.text = null;
   }
 }
 

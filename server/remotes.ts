@@ -2,8 +2,7 @@
 // and active ones (unix:, tcp:) that connect out, with backoff, and serve the peer as a client.
 import fs from 'node:fs';
 import net from 'node:net';
-import tls from 'node:tls';
-import { peerCommonName, TlsConfigError, type TlsSettings } from './tls.ts';
+import { isTlsSocket, nodeTls, peerCommonName, TlsConfigError, type TlsSettings } from './tls.ts';
 import { JsonRpcConnection, nextUnixSessionName, parseConnectionMethod, shortUnixPath } from './jsonrpc.ts';
 import { Session } from './session.ts';
 import type { OvsdbServer } from './server.ts';
@@ -45,7 +44,7 @@ function attach(server: OvsdbServer, socket: net.Socket, name: string, opts: Rem
     probeInterval: opts.probeInterval ?? probeDefault,
     maxMessageSize: maxMessageSize(),
   });
-  const peerCn = socket instanceof tls.TLSSocket ? peerCommonName(socket) : null;
+  const peerCn = isTlsSocket(socket) ? peerCommonName(socket) : null;
   const s = new Session(server, conn, { readOnly: opts.readOnly, role: opts.role, peerId: peerCn ?? undefined });
   set.add(s);
   conn.on('close', () => set.delete(s));
@@ -82,7 +81,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
     let srv: net.Server;
     if (m.type === 'pssl') {
       const mat = material();
-      const tsrv = tls.createServer(ssl!.serverOptions(mat), onSocket);
+      const tsrv = nodeTls().createServer(ssl!.serverOptions(mat), onSocket);
       tsrv.on('connection', (raw: net.Socket) => {
         // Remember the peer: after a failed handshake the socket no longer knows it.
         (raw as net.Socket & { peerName?: string }).peerName = `ssl:${raw.remoteAddress}:${raw.remotePort}`;
@@ -173,7 +172,7 @@ export function openRemote(server: OvsdbServer, target: string, opts: RemoteOpti
           schedule();
           return;
         }
-        sock = tls.connect({ ...ssl!.clientOptions(mat), host, port });
+        sock = nodeTls().connect({ ...ssl!.clientOptions(mat), host, port });
       } else {
         sock = net.connect({ host, port });
       }

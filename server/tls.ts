@@ -2,8 +2,9 @@
 // --ssl-protocols, --ssl-ciphers, each a file name or a `db:DB,TABLE,COLUMN` reference re-read on use.
 // Peers are verified against the CA, both ways, as OVS does; host names are not checked (OVS does not).
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import type net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { connectSocket, parseConnectionMethod } from './jsonrpc.ts';
 import { DbRefError, parseDbRef, readStringRef } from './db-remotes.ts';
 import type { OvsdbServer } from './server.ts';
@@ -18,6 +19,21 @@ export interface SslOptionStrings {
 }
 
 export const DEFAULT_SSL_PROTOCOLS = 'TLSv1,TLSv1.1,TLSv1.2';
+
+// `import.meta.url` is empty when this module is bundled as CommonJS (a crash test's writer); `__filename` is there.
+const nodeRequire = createRequire(import.meta.url ?? __filename);
+let tlsModule: typeof tls | null = null;
+
+/** node:tls, loaded on first use: a server without SSL never pays for it (~2 MiB resident, start-up time). */
+export function nodeTls(): typeof tls {
+  tlsModule ??= nodeRequire('node:tls') as typeof tls;
+  return tlsModule;
+}
+
+/** True for a TLS socket (none exists before node:tls was loaded). */
+export function isTlsSocket(socket: net.Socket): socket is tls.TLSSocket {
+  return tlsModule !== null && socket instanceof tlsModule.TLSSocket;
+}
 export const DEFAULT_SSL_CIPHERS = 'HIGH:!aNULL:!MD5';
 
 export class TlsConfigError extends Error {}
@@ -108,7 +124,7 @@ export class TlsSettings {
       ca = read(this.options.bootstrapCaCert, 'CA certificate');
     try {
       // Catches a key that does not match its certificate, with OpenSSL's reason.
-      tls.createSecureContext({ key, cert });
+      nodeTls().createSecureContext({ key, cert });
     } catch (e) {
       throw new TlsConfigError(`Private key does not match certificate public key: ${(e as Error).message}`);
     }
@@ -180,7 +196,7 @@ export function connectRemote(target: string, settings: TlsSettings | undefined)
       return;
     }
     const { host, port } = m as { host: string; port: number };
-    const socket = tls.connect({ ...settings.clientOptions(mat), host, port });
+    const socket = nodeTls().connect({ ...settings.clientOptions(mat), host, port });
     const onError = (err: Error) => reject(err);
     socket.once('error', onError);
     socket.once('secureConnect', () => {

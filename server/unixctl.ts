@@ -32,6 +32,8 @@ export interface UnixctlServerOptions {
   /** For the built-in `version` command: "<programName> (Open vSwitch) <version>". */
   programName?: string;
   version?: string;
+  /** The whole `version` reply instead (e.g. with a second line naming ovsdb-ts). */
+  versionText?: string;
   log?: RpcLog;
 }
 
@@ -58,7 +60,7 @@ export class UnixctlServer {
 
   constructor(opts: UnixctlServerOptions = {}) {
     this.log = opts.log ?? noLog;
-    const versionText = `${opts.programName ?? 'ovsdb-server'} (Open vSwitch) ${opts.version ?? '3.1.0'}`;
+    const versionText = opts.versionText ?? `${opts.programName ?? 'ovsdb-server'} (Open vSwitch) ${opts.version ?? '3.1.0'}`;
     this.register('list-commands', '', 0, 0, () => formatCommandList(this.commands.values()));
     this.register('version', '', 0, 0, () => versionText);
   }

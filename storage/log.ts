@@ -14,7 +14,7 @@
 //     truncate the file there on the next write.
 import fs from 'node:fs';
 import path from 'node:path';
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { parseJson, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { LogError, ioError } from './log-error.ts';
 import {
@@ -373,7 +373,8 @@ export class RecordLog {
 
   /**
    * Appends one record holding `text` (one line of compact JSON, without the final "\n") with a
-   * single write. On return the record is in the OS (not necessarily on disk: see sync()).
+   * single write (a huge one, ≥ 4 Mi characters, with one write per MiB). On return the record is in the
+   * OS (not necessarily on disk: see sync()).
    * On failure the partial bytes are cut off and a LogError "<file>: write failed" is thrown.
    */
   append(text: string): { offset: number; length: number } {
@@ -383,10 +384,13 @@ export class RecordLog {
     let length: number;
     try {
       // Big records go through one buffer: the string path copies and encodes a big text several times.
+      // Huge ones are encoded a slice at a time, twice (hash, then write): not one more copy of their size.
       length =
-        nativeWrites.has(this.io) && text.length < BIG_RECORD_CHARS
-          ? writeRecordString(this.io, this.fd, text, offset, headerPrefix(this.magic))
-          : writeRecordBuffer(this.io, this.fd, text, offset, this.magic);
+        text.length >= SLICED_RECORD_CHARS
+          ? writeRecordSliced(this.io, this.fd, text, offset, headerPrefix(this.magic))
+          : nativeWrites.has(this.io) && text.length < BIG_RECORD_CHARS
+            ? writeRecordString(this.io, this.fd, text, offset, headerPrefix(this.magic))
+            : writeRecordBuffer(this.io, this.fd, text, offset, this.magic);
     } catch (err) {
       try {
         this.io.ftruncateSync(this.fd, offset);
@@ -707,6 +711,43 @@ export class RecordLog {
 
 /** Records at least this long (in UTF-16 units) are encoded into a buffer before hashing and writing. */
 const BIG_RECORD_CHARS = 64 * 1024;
+
+/** Records at least this long are hashed and written a slice at a time (see writeRecordSliced). */
+const SLICED_RECORD_CHARS = 4 * 1024 * 1024;
+const RECORD_SLICE_CHARS = 1024 * 1024;
+
+/** Calls `each` with the UTF-8 bytes of `text` a slice at a time (the buffer is reused between calls). */
+function encodeSlices(text: string, each: (bytes: Buffer) => void): void {
+  const buf = Buffer.allocUnsafe(RECORD_SLICE_CHARS * 3);
+  for (let at = 0; at < text.length; ) {
+    let end = Math.min(at + RECORD_SLICE_CHARS, text.length);
+    const c = text.charCodeAt(end - 1);
+    if (end < text.length && c >= 0xd800 && c <= 0xdbff) end--; // a surrogate pair stays in one slice
+    each(buf.subarray(0, buf.write(text.slice(at, end), 0, 'utf8')));
+    at = end;
+  }
+}
+
+/** The same record as encodeRecord writes, without a buffer the size of the record. */
+function writeRecordSliced(io: LogFs, fd: number, text: string, position: number, prefix: string): number {
+  const sha1 = createHash('sha1');
+  let bodyLen = 1; // the final "\n"
+  encodeSlices(text, (bytes) => {
+    sha1.update(bytes);
+    bodyLen += bytes.length;
+  });
+  sha1.update('\n');
+  const header = Buffer.from(`${prefix}${bodyLen} ${sha1.digest('hex')}\n`, 'latin1');
+  let at = position;
+  writeFully(io, fd, header, at);
+  at += header.length;
+  encodeSlices(text, (bytes) => {
+    writeFully(io, fd, bytes, at);
+    at += bytes.length;
+  });
+  writeFully(io, fd, Buffer.from('\n'), at);
+  return header.length + bodyLen;
+}
 
 function writeRecordBuffer(io: LogFs, fd: number, text: string, position: number, magic: string): number {
   const rec = encodeRecordAs(text, magic);

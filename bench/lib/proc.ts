@@ -53,10 +53,24 @@ export function treeCpuMs(pids: number[]): number {
 
 /** VmRSS summed over the tree, in bytes. */
 export function treeRssBytes(pids: number[]): number {
+  return treeStatusBytes(pids, /^VmRSS:\s+(\d+) kB/m);
+}
+
+/** VmHWM (peak resident set) summed over the tree, in bytes. */
+export function treePeakRssBytes(pids: number[]): number {
+  return treeStatusBytes(pids, /^VmHWM:\s+(\d+) kB/m);
+}
+
+/** RssAnon (anonymous resident memory: heaps, stacks; not the mapped program and libraries) over the tree. */
+export function treeAnonRssBytes(pids: number[]): number {
+  return treeStatusBytes(pids, /^RssAnon:\s+(\d+) kB/m);
+}
+
+function treeStatusBytes(pids: number[], field: RegExp): number {
   let kb = 0;
   for (const pid of pids) {
     try {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
+      const m = field.exec(fs.readFileSync(`/proc/${pid}/status`, 'latin1'));
       if (m) kb += Number(m[1]);
     } catch {
       // exited between listing and reading

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RpcClient, type Endpoint } from './jsonrpc.ts';
-import { processTree, treeCpuMs, treeRssBytes } from './proc.ts';
+import { processTree, treeAnonRssBytes, treeCpuMs, treePeakRssBytes, treeRssBytes } from './proc.ts';
 
 export type ServerKind = 'ref' | 'ours';
 
@@ -15,6 +15,8 @@ export interface ServerSpec {
   kind: ServerKind;
   label: string;
   binary: string;
+  /** Extra environment for the server process (e.g. NODE_OPTIONS for ours). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ServerOptions {
@@ -144,7 +146,12 @@ export class ServerHandle {
     const log = fs.openSync(path.join(this.dir, 'server.log'), 'a');
     const t0 = performance.now();
     // detached: own process group, so a wrapper script and its children die together.
-    const child = spawn(this.spec.binary, args, { cwd: this.dir, stdio: ['ignore', log, log], detached: true });
+    const child = spawn(this.spec.binary, args, {
+      cwd: this.dir,
+      stdio: ['ignore', log, log],
+      detached: true,
+      env: this.spec.env ? { ...process.env, ...this.spec.env } : process.env,
+    });
     fs.closeSync(log);
     this.child = child;
     this.exitInfo = null;
@@ -227,6 +234,18 @@ export class ServerHandle {
   rssBytes(): number {
     if (!this.child?.pid || !this.running) return Number.NaN;
     return treeRssBytes(processTree(this.child.pid));
+  }
+
+  /** Anonymous resident memory (RssAnon), whole process tree. */
+  anonRssBytes(): number {
+    if (!this.child?.pid || !this.running) return Number.NaN;
+    return treeAnonRssBytes(processTree(this.child.pid));
+  }
+
+  /** Peak resident set (VmHWM) over the server's life so far, whole process tree. */
+  peakRssBytes(): number {
+    if (!this.child?.pid || !this.running) return Number.NaN;
+    return treePeakRssBytes(processTree(this.child.pid));
   }
 
   /** Throws if the server died; scenarios call this to turn a crash into a clear error. */

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { parseServerArgs, applyLoggingOptions, resolveUnixctlPath, VERSION_TEXT } from '../../cli/options.ts';
+import { parseServerArgs, applyLoggingOptions, resolveUnixctlPath, VERSION_OUTPUT, VERSION_TEXT } from '../../cli/options.ts';
 import { daemonize, notifyStartupComplete, saveRuntimeState } from '../../cli/daemon.ts';
 import { addFileToUnlink, unlinkFileNow } from '../../cli/fatal-signal.ts';
 import { getLogger, vlogCommands } from '../../cli/vlog.ts';
@@ -86,7 +86,7 @@ for (const r of opts.remotes) {
 
 type Reply = { ok: boolean; text: string };
 const commands: Record<string, (args: string[]) => Reply> = {
-  version: () => ({ ok: true, text: VERSION_TEXT }),
+  version: () => ({ ok: true, text: VERSION_OUTPUT }),
   exit: () => {
     setImmediate(shutdown);
     return { ok: true, text: '' };

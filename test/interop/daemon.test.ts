@@ -6,7 +6,7 @@ import { Sandbox, waitFor, alive, parentPid, processComm } from '../fixtures-dae
 let sb: Sandbox;
 afterEach(() => sb?.cleanup());
 
-const VERSION = 'ovsdb-server (Open vSwitch) 3.1.0\n';
+const VERSION = 'ovsdb-server (Open vSwitch) 3.1.0\novsdb-ts 0.1.0\n';
 
 describe('--detach', () => {
   it('returns once the daemon listens; the daemon runs in its own session at /', async () => {

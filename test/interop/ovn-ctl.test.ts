@@ -3,10 +3,14 @@
 // then work against it. Every case runs with ovsdb-ts and with the real ovsdb-server, same expectations.
 import fs from 'node:fs';
 import { describe, it, expect, afterEach } from 'vitest';
-import { IMPLS, waitFor } from './lib/harness.ts';
+import { IMPLS, waitFor, type Impl } from './lib/harness.ts';
 import { OvnNode, commOf, freePorts, pidAlive, tcpOpen } from './ops-lib/ovn-node.ts';
 
-const VERSION = 'ovsdb-server (Open vSwitch) 3.1.0\n';
+// Ours adds a line naming ovsdb-ts after the reference's (ovn-lib reads the first).
+const VERSION: Record<Impl, string> = {
+  real: 'ovsdb-server (Open vSwitch) 3.1.0\n',
+  ours: 'ovsdb-server (Open vSwitch) 3.1.0\novsdb-ts 0.1.0\n',
+};
 const READ_ONLY =
   'ovn-nbctl: transaction error: {"details":"insert operation not allowed when database server is in read only mode","error":"not allowed"}\n';
 
@@ -42,7 +46,7 @@ describe.each(IMPLS)('ovn-ctl driving %s ovsdb-server', (impl) => {
       // pidfile → a live process named ovsdb-server (ovn-ctl's pidfile_is_running checks /proc/PID/comm).
       const pid = a.pid(db)!;
       expect(commOf(pid)).toBe('ovsdb-server');
-      expect(await a.appctl(db, 'version')).toMatchObject({ code: 0, stdout: VERSION });
+      expect(await a.appctl(db, 'version')).toMatchObject({ code: 0, stdout: VERSION[impl] });
       expect(await a.status(db)).toBe('running/active\n');
       // Started again: ovn-ctl sees it running and does nothing.
       expect(await a.ovnCtl(`--db-${db}-port=${port}`, `start_${db}_ovsdb`)).toMatchObject({ code: 0, stdout: '', stderr: '' });

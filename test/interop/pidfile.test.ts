@@ -22,7 +22,7 @@ describe('pidfile, as ovs-appctl sees it', () => {
     expect(lockHolder(sb.file('ovsdb-server.pid'))).toBe(pid);
     expect(sb.appctl('-t', 'ovsdb-server', 'version')).toMatchObject({
       code: 0,
-      stdout: 'ovsdb-server (Open vSwitch) 3.1.0\n',
+      stdout: 'ovsdb-server (Open vSwitch) 3.1.0\novsdb-ts 0.1.0\n',
     });
 
     const second = await sb.run(['--pidfile', '--unixctl=other.ctl', '--no-dbs']);
@@ -46,7 +46,7 @@ describe('pidfile, as ovs-appctl sees it', () => {
     const pid = s.child.pid!;
     await waitFor(() => fs.existsSync(sb.file(`ovsdb-server.${pid}.ctl`)), 'control socket');
     expect(lockHolder(sb.file('my.pid'))).toBe(pid);
-    expect(sb.appctl('-t', sb.file(`ovsdb-server.${pid}.ctl`), 'version').stdout).toBe('ovsdb-server (Open vSwitch) 3.1.0\n');
+    expect(sb.appctl('-t', sb.file(`ovsdb-server.${pid}.ctl`), 'version').stdout).toBe('ovsdb-server (Open vSwitch) 3.1.0\novsdb-ts 0.1.0\n');
     process.kill(pid, 'SIGTERM');
     const out = await s.done;
     expect(out.signal).toBe('SIGTERM');

@@ -128,6 +128,34 @@ describe('CommitHistory bounds', () => {
     expect(Object.keys((r[2] as { C: object }).C)).toHaveLength(1);
   });
 
+  it('keeps at most maxBytes of superseded values: inserts cost nothing, updates cost the values they replaced', () => {
+    const f = new Fixture({ maxBytes: 10_000 });
+    const m = f.monitor('s', 3, { T: { columns: ['name'] } });
+    const big = (c: string) => c.repeat(4000);
+    f.insert('T', U1, { name: big('a'), x: 1 }); // 1: an insert holds no old value
+    expect(f.history.retainedBytes).toBe(0);
+    f.update('T', U1, { name: big('b') }); // 2: holds the 4000-char 'a' value
+    const one = f.history.retainedBytes;
+    expect(one).toBeGreaterThan(4000);
+    expect(one).toBeLessThan(4400);
+    f.update('T', U1, { x: 2 }); // 3: only the integer changed; the name datum is shared, not counted
+    expect(f.history.retainedBytes - one).toBeLessThan(200);
+    f.update('T', U1, { name: big('c') }); // 4
+    expect(f.history.size).toBe(4);
+    f.update('T', U1, { name: big('d') }); // 5: over 10,000 → commit 1 and 2 evicted (2 held 'a')
+    expect(f.history.retainedBytes).toBeLessThanOrEqual(10_000);
+    expect(m.sinceResult(f.history, txnId(1))[0]).toBe(false);
+    expect(m.sinceResult(f.history, txnId(2))).toEqual([true, txnId(5), { T: { [U1]: { modify: { name: big('d') } } } }]);
+    f.update('T', U1, { name: 'x'.repeat(20_000) }); // 6: holds the 4000-char 'd' value
+    f.update('T', U1, { name: 'y' }); // 7: would hold 20,000 chars → too big: the history is emptied
+    expect(f.history.size).toBe(0);
+    expect(f.history.retainedBytes).toBe(0);
+    expect(m.sinceResult(f.history, txnId(6))[0]).toBe(false);
+    expect(m.sinceResult(f.history, txnId(7))).toEqual([true, txnId(7), {}]);
+    f.delete('T', U1); // 8: a delete holds the whole old row
+    expect(f.history.retainedBytes).toBeGreaterThan(64);
+  });
+
   it('clear() forgets every id, including the latest', () => {
     const f = new Fixture();
     f.insert('C', U1, { v: 1 });

@@ -17,9 +17,11 @@ import {
   JsonRpcRemoteError,
   JsonStreamSplitter,
   parseConnectionMethod,
+  WRITE_SLICE_CHARS,
   type JsonRpcMessage,
   type RpcLog,
 } from '../../server/jsonrpc.ts';
+import { LARGE_MESSAGE_CHARS, setLargeMessageHook } from '../../server/traffic.ts';
 
 function split(chunks: (string | Buffer)[], max?: number): { texts: string[]; careful: boolean[]; error?: string } {
   const s = new JsonStreamSplitter(max);
@@ -96,6 +98,19 @@ describe('JsonStreamSplitter', () => {
     const r = split([Buffer.from('{"a":1}{"b":"'), Buffer.from([0xff]), Buffer.from('"}')]);
     expect(r.texts).toEqual(['{"a":1}']);
     expect(r.error).toBe('invalid UTF-8 sequence');
+  });
+
+  it('rejects invalid UTF-8 split over chunks, as soon as it arrives', () => {
+    // An incomplete 3-byte character, then ASCII in the chunk that ends the message.
+    expect(split([Buffer.from('{"a":"'), Buffer.from([0xe2, 0x82]), Buffer.from('x"}')]).error).toBe('invalid UTF-8 sequence');
+    // A stray continuation byte in a message whose end has not arrived yet.
+    const r = split([Buffer.from('{"a":1}{"b":"'), Buffer.from([0x80]), Buffer.from('abc')]);
+    expect(r).toEqual({ texts: ['{"a":1}'], careful: [false], error: 'invalid UTF-8 sequence' });
+    // A 4-byte character cut after each of its bytes is fine.
+    const ok = Buffer.from('{"e":"😀"}');
+    const at = ok.indexOf(0xf0);
+    const pieces = [ok.subarray(0, at + 1), ok.subarray(at + 1, at + 2), ok.subarray(at + 2, at + 3), ok.subarray(at + 3)];
+    expect(split(pieces).texts).toEqual(['{"e":"😀"}']);
   });
 
   it('rejects oversized messages, complete or partial', () => {
@@ -330,6 +345,72 @@ describe('JsonRpcConnection over a unix socket', () => {
     expect(conn.socket.isPaused()).toBe(false);
     client.destroy();
     expect(writes).toBeGreaterThanOrEqual(0);
+  });
+
+  it('writes long output a slice at a time, byte for byte and in order (surrogate pairs kept whole)', async () => {
+    let conn!: JsonRpcConnection;
+    await listen((c) => (conn = c));
+    const client = net.connect(sockPath);
+    await new Promise((r) => client.once('connect', r));
+    while (!conn) await new Promise((r) => setTimeout(r, 5));
+    const chunks: Buffer[] = [];
+    client.on('data', (d: Buffer) => chunks.push(d));
+    client.pause();
+    // A reply whose result straddles slice boundaries, with a surrogate pair exactly on the first one and
+    // multi-byte characters around the others; then small messages queued behind it.
+    const inner = WRITE_SLICE_CHARS - 2; // the result text starts with a quote
+    const result = '"' + 'a'.repeat(inner) + '😀' + 'é€'.repeat(WRITE_SLICE_CHARS) + 'z"';
+    conn.replyRaw(7, result);
+    expect(conn.hasBacklog()).toBe(true);
+    conn.sendRaw('{"id":null,"method":"after","params":[1]}');
+    conn.queue('{"id":null,"method":"after","params":[2]}');
+    conn.flush();
+    const expected = '{"id":7,"result":' + result + ',"error":null}' +
+      '{"id":null,"method":"after","params":[1]}{"id":null,"method":"after","params":[2]}';
+    const drained = new Promise<void>((r) => conn.once('drain', () => r()));
+    client.resume();
+    await drained;
+    while (Buffer.concat(chunks).length < Buffer.byteLength(expected)) await new Promise((r) => setTimeout(r, 5));
+    expect(Buffer.concat(chunks).toString('utf8') === expected).toBe(true);
+    expect(conn.hasBacklog()).toBe(false);
+    client.destroy();
+  });
+
+  it('close() during a sliced write still sends all of it; a large message is reported once written', async () => {
+    const accepted: JsonRpcConnection[] = [];
+    const reported: number[] = [];
+    setLargeMessageHook((n) => reported.push(n));
+    try {
+      await listen((c) => accepted.push(c));
+      const receive = (): Promise<string> =>
+        new Promise((resolve) => {
+          const s = net.connect(sockPath);
+          const parts: Buffer[] = [];
+          s.on('data', (d: Buffer) => parts.push(d));
+          s.on('end', () => {
+            s.destroy();
+            resolve(Buffer.concat(parts).toString('latin1'));
+          });
+        });
+      const message = `{"id":null,"method":"big","params":[${JSON.stringify('q'.repeat(LARGE_MESSAGE_CHARS))}]}`;
+
+      const first = receive();
+      while (accepted.length < 1) await new Promise((r) => setTimeout(r, 5));
+      accepted[0]!.sendRaw(message);
+      accepted[0]!.close(); // the rest goes out in one go before the end
+      expect((await first) === message).toBe(true);
+      expect(reported).toEqual([]); // reported only by a sliced write that finishes by itself
+
+      const second = receive();
+      while (accepted.length < 2) await new Promise((r) => setTimeout(r, 5));
+      accepted[1]!.sendRaw(message);
+      while (reported.length === 0) await new Promise((r) => setTimeout(r, 5));
+      expect(reported).toEqual([message.length]);
+      accepted[1]!.close();
+      expect((await second) === message).toBe(true);
+    } finally {
+      setLargeMessageHook(null);
+    }
   });
 
   it('JsonRpcClient: request/reply, error replies, notifications, echo answered', async () => {

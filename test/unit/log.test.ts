@@ -181,6 +181,26 @@ describe('create, append, read', () => {
     expect(recs.map(({ offset, length }) => ({ offset, length }))).toEqual(lineRecordOffsets(fs.readFileSync(file)));
   });
 
+  it('writes a huge record (sliced, multi-byte characters on the slice edges) exactly as encodeRecord frames it', () => {
+    const file = path.join(dir, 'huge.db');
+    const log = RecordLog.create(file, EX_SCHEMA_TEXT);
+    // The name starts 64 characters into the record: the first 😀's high surrogate is the slice's last unit.
+    const name = 'é'.repeat((1 << 20) - 65) + '😀' + '€x'.repeat(1 << 21) + '😀'.repeat(1 << 20);
+    const huge = JSON.stringify({ _date: 1, T: { [uuidN(1)]: { name } } });
+    expect(huge.indexOf('😀')).toBe((1 << 20) - 1);
+    expect(huge.length).toBeGreaterThan(4 << 20);
+    const { offset, length } = log.append(huge);
+    log.append(insertText(uuidN(2), 'after'));
+    log.close();
+    const bytes = fs.readFileSync(file);
+    const expected = encodeRecord(huge);
+    expect(length).toBe(expected.length);
+    expect(bytes.subarray(offset, offset + length).equals(expected)).toBe(true);
+    const recs = RecordLog.open(file).readAll();
+    expect((recs[1]!.json as { T: Record<string, { name: string }> }).T[uuidN(1)]!.name === name).toBe(true);
+    expect(JSON.stringify(recs[2]!.json)).toBe(insertText(uuidN(2), 'after'));
+  });
+
   it('parses int64 exactly by default and accepts an injected JSON parser', () => {
     const file = path.join(dir, 'j.db');
     writeLog(file, [EX_SCHEMA_TEXT, '{"n":9223372036854775807}']);

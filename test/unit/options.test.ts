@@ -147,7 +147,7 @@ describe('help, version and defaults', () => {
   it('-V / --version', () => {
     for (const a of ['-V', '--version', '--vers']) {
       expect(parseServerArgs([a], env)).toEqual({
-        kind: 'exit', code: 0, stdout: 'ovsdb-server (Open vSwitch) 3.1.0\n', stderr: '',
+        kind: 'exit', code: 0, stdout: 'ovsdb-server (Open vSwitch) 3.1.0\novsdb-ts 0.1.0\n', stderr: '',
       });
     }
   });
