@@ -274,14 +274,24 @@ async function main(): Promise<void> {
   const pool = await GeneratorPool.start(2);
   const results: Record<Kind, Round[]> = { ref: [], ours: [] };
   const blocks: Blocks[] = [];
+  const errors: string[] = [];
   const load0 = os.loadavg();
   for (let rep = 0; rep < REPS; rep++) {
     const order = rep % 2 === 0 ? KINDS : [...KINDS].reverse();
     for (const kind of order) {
       process.stderr.write(`rep ${rep + 1}/${REPS}: ${LABEL[kind]} cluster...\n`);
-      const r = await round(kind, rep, pool);
-      results[kind].push(r.out);
-      if (kind === 'ours') blocks.push(r.blocks);
+      try {
+        const r = await round(kind, rep, pool);
+        results[kind].push(r.out);
+        if (kind === 'ours') blocks.push(r.blocks);
+        for (const [k, v] of r.out) process.stderr.write(`  ${k}: ${v.toFixed(1)}\n`);
+        for (const [k, v] of r.blocks) process.stderr.write(`  longest block in ${k}: ${v} ms\n`);
+      } catch (e) {
+        // A failed round is reported; the others still count.
+        const msg = `rep ${rep + 1}, ${LABEL[kind]}: ${(e as Error).message}`;
+        errors.push(msg);
+        process.stderr.write(`${msg}\n`);
+      }
     }
   }
   await pool.close();
@@ -312,6 +322,7 @@ async function main(): Promise<void> {
       lines.push(`| ${p} | ${v === 0 ? `< ${LOOP_WARN_MS} ms` : `${v} ms`} |`);
     }
   }
+  if (errors.length > 0) lines.push('', 'Errors:', '', ...errors.map((e) => `- ${e.split('\n')[0]}`));
   lines.push('');
   process.stdout.write(lines.join('\n'));
 }
