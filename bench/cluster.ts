@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { RpcClient } from './lib/jsonrpc.ts';
-import { Cluster, killAllMembers, rowCount, sleep, type ServerBinary } from './lib/cluster.ts';
+import { Cluster, killAllMembers, rowCount, sleep, type Block, type ServerBinary } from './lib/cluster.ts';
 import { insertSwitch, NB_DB, switchWithPorts } from './lib/ovn.ts';
 import { GeneratorPool } from './lib/workers.ts';
 import { percentiles, SampleList, summarize } from './lib/stats.ts';
@@ -74,8 +74,8 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.
 
 /** metric name → value, for one round of one kind. */
 type Round = Map<string, number>;
-/** phase → longest event-loop block (ms) of our members during it. */
-type Blocks = Map<string, number>;
+/** phase → longest event-loop block of our members during it. */
+type Blocks = Map<string, Block>;
 
 interface Metric {
   readonly name: string;
@@ -91,7 +91,11 @@ function metric(name: string, unit: Metric['unit'], better: Metric['better']): s
 async function timedPhase(cl: Cluster, blocks: Blocks, phase: string, fn: () => Promise<void>): Promise<void> {
   const from = Date.now();
   await fn();
-  if (cl.server === SERVER.ours) blocks.set(phase, Math.max(blocks.get(phase) ?? 0, cl.longestBlock(from, Date.now())));
+  if (cl.server === SERVER.ours) blocks.set(phase, maxBlock(blocks.get(phase), cl.longestBlock(from, Date.now())));
+}
+
+function maxBlock(a: Block | undefined, b: Block): Block {
+  return a === undefined ? b : { wall: Math.max(a.wall, b.wall), cpu: Math.max(a.cpu, b.cpu) };
 }
 
 async function sequential(endpoint: string, n: number, prefix: string): Promise<{ tps: number; p50: number; p99: number }> {
@@ -285,7 +289,7 @@ async function main(): Promise<void> {
         results[kind].push(r.out);
         if (kind === 'ours') blocks.push(r.blocks);
         for (const [k, v] of r.out) process.stderr.write(`  ${k}: ${v.toFixed(1)}\n`);
-        for (const [k, v] of r.blocks) process.stderr.write(`  longest block in ${k}: ${v} ms\n`);
+        for (const [k, v] of r.blocks) process.stderr.write(`  longest block in ${k}: ${v.wall} ms (${v.cpu} ms on CPU)\n`);
       } catch (e) {
         // A failed round is reported; the others still count.
         const msg = `rep ${rep + 1}, ${LABEL[kind]}: ${(e as Error).message}`;
@@ -314,12 +318,19 @@ async function main(): Promise<void> {
     lines.push(`| ${m.name} | ${fmt(r, m.unit)} | ${fmt(o, m.unit)} | ${cell} |`);
   }
   if (blocks.length > 0) {
-    lines.push('', `Longest event-loop block of any ovsdb-ts member per phase (logged at ≥ ${LOOP_WARN_MS} ms; max over the repetitions):`, '');
-    lines.push('| phase | longest block |', '|---|---:|');
+    lines.push(
+      '',
+      `Longest event-loop block of any ovsdb-ts member per phase (logged at ≥ ${LOOP_WARN_MS} ms; max over the repetitions). ` +
+        'Wall: lateness of a 5 ms timer, which on a busy machine also counts waiting for a CPU; on CPU: the main thread’s own run time in the longest such stretch:',
+      '',
+    );
+    lines.push('| phase | longest block (wall) | longest block (on CPU) |', '|---|---:|---:|');
     const phases = new Set(blocks.flatMap((b) => [...b.keys()]));
+    const cell = (v: number) => (v === 0 ? `< ${LOOP_WARN_MS} ms` : `${v} ms`);
     for (const p of phases) {
-      const v = Math.max(...blocks.map((b) => b.get(p) ?? 0));
-      lines.push(`| ${p} | ${v === 0 ? `< ${LOOP_WARN_MS} ms` : `${v} ms`} |`);
+      const wall = Math.max(...blocks.map((b) => b.get(p)?.wall ?? 0));
+      const cpu = Math.max(...blocks.map((b) => b.get(p)?.cpu ?? 0));
+      lines.push(`| ${p} | ${cell(wall)} | ${cell(cpu)} |`);
     }
   }
   if (errors.length > 0) lines.push('', 'Errors:', '', ...errors.map((e) => `- ${e.split('\n')[0]}`));
