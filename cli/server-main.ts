@@ -90,13 +90,16 @@ export async function main(argv: string[]): Promise<void> {
   const dbFiles = saved ? saved.db_filenames : opts.databases;
   for (const file of dbFiles) {
     try {
-      app.addDatabaseFile(file, { quiet: true });
+      await app.addDatabaseFile(file, { quiet: true });
     } catch (e) {
       if (e instanceof OvsdbError) fatal(e.render());
       if (e instanceof LockfileError) fatal(e.message);
       throw e;
     }
   }
+
+  // Clustered files are replayed over several event-loop turns; serve them only once that is done.
+  await app.loaded();
 
   app.ssl = new TlsSettings(app.server, {
     privateKey: opts.ssl.privateKey,
