@@ -482,6 +482,9 @@ export class ClusteredDatabase {
     let lastSeq = 0;
     const replacements: Promise<void>[] = [];
     let fileSeq = 0;
+    // Commit-index records need no fdatasync of their own (nothing waits for them; the reference does not
+    // sync them either): the next fdatasync takes them along.
+    let lazy = true;
     try {
       // Runs of records go to the file together (one write(2) for a few, several turns for thousands).
       let run: LogRecord[] = [];
@@ -489,10 +492,12 @@ export class ClusteredDatabase {
         lastSeq = w.seq;
         if (w.kind === 'record') {
           run.push(w.record);
+          if (w.record.type !== 'commit_index') lazy = false;
         } else {
           if (run.length > 0) fileSeq = this.file.appendAll(run);
           run = [];
           replacements.push(this.file.replaceRecords(w.header, w.records));
+          lazy = false;
         }
       }
       if (run.length > 0) fileSeq = this.file.appendAll(run);
@@ -502,8 +507,12 @@ export class ClusteredDatabase {
     }
     const seq = lastSeq;
     const replaced = replacements.length > 0;
-    const done = Promise.all([...replacements, fileSeq > 0 ? this.file.durable(fileSeq) : Promise.resolve()]);
-    // persisted() is reported in write order.
+    const done = lazy
+      ? Promise.resolve()
+      : Promise.all([...replacements, fileSeq > 0 ? this.file.durable(fileSeq) : Promise.resolve()]);
+    // persisted() is reported in write order. For a lazy batch that is once the writes before it are durable:
+    // the core holds messages back until every earlier write is durable, and a commit index is none of
+    // their dependencies (raft/durability.ts: it changes neither term, vote nor log).
     this.persisting = Promise.all([this.persisting, done]).then(
       () => {
         if (replaced) this.baseSize = this.file.stats().size;
@@ -721,7 +730,10 @@ export class ClusteredDatabase {
 
   private armTimer(): void {
     const at = this.core.nextTimeout();
-    if (at === this.timerAt && this.timer !== null) return;
+    // A deadline that moved later (a follower's election timer, reset by every append_request) keeps the
+    // armed timer: it fires early, finds nothing due and arms the new deadline. Re-arming on every message
+    // cost more than the message.
+    if (this.timer !== null && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = at;
