@@ -59,13 +59,14 @@ run: build
 	./bin/ovsdb-ts run
 
 # Side by side with the real ovsdb-server: the protocol scenarios, then the storage engines, then
-# replication, then relays. Each writes markdown (and JSON) under bench/results/.
+# replication, then relays, memory, then clusters. Each writes markdown (and JSON) under bench/results/.
 bench: deps build
 	npx tsx bench/run.ts
 	npx tsx bench/storage.ts --json bench/results/storage.json | tee bench/results/storage.md
 	npx tsx bench/replication.ts | tee bench/results/replication.md
 	npx tsx bench/relay.ts | tee bench/results/relay.md
 	npx tsx bench/memory.ts --json bench/results/memory.json | tee bench/results/memory.md
+	npx tsx bench/cluster.ts | tee bench/results/cluster.md
 
 bench-quick: deps build
 	npx tsx bench/run.ts --quick
@@ -73,6 +74,7 @@ bench-quick: deps build
 	npx tsx bench/replication.ts --quick | tee bench/results/quick-replication.md
 	npx tsx bench/relay.ts --quick | tee bench/results/quick-relay.md
 	npx tsx bench/memory.ts --quick --json bench/results/quick-memory.json | tee bench/results/quick-memory.md
+	npx tsx bench/cluster.ts --quick | tee bench/results/quick-cluster.md
 
 # The bundle, the bin scripts, the production npm packages (from the lock, as `npm ci --omit=dev` installs
 # them; the npm cache filled by `make build` serves them) and the default schema `ovsdb-ts run` falls back to.

@@ -20,6 +20,7 @@ import { setupReplication } from '../replication/setup.ts';
 import { runReplay, startRecording, startReplay } from '../server/replay.ts';
 import { ovsRundir } from '../server/jsonrpc-address.ts';
 import path from 'node:path';
+import { startLoopWatch } from '../server/loop-watch.ts';
 
 const PROGRAM = 'ovsdb-server';
 /** At most this long, startup waits for relays' first sync (see below). */
@@ -72,6 +73,7 @@ export async function main(argv: string[]): Promise<void> {
       fatal(`${replayFrom}: cannot replay (${(e as Error).message})`);
     }
   } else if (recordDir !== null) startRecording(recordDir);
+  startLoopWatch(rpcLog);
 
   let replication: ReturnType<typeof setupReplication> | null = null;
   const jsonrpcLog = getLogger('jsonrpc');
@@ -106,13 +108,16 @@ export async function main(argv: string[]): Promise<void> {
   const dbFiles = saved ? saved.db_filenames : opts.databases;
   for (const file of dbFiles) {
     try {
-      app.addDatabaseFile(file, { quiet: true });
+      await app.addDatabaseFile(file, { quiet: true });
     } catch (e) {
       if (e instanceof OvsdbError) fatal(e.render());
       if (e instanceof LockfileError) fatal(e.message);
       throw e;
     }
   }
+
+  // Clustered files are replayed over several event-loop turns; serve them only once that is done.
+  await app.loaded();
 
   app.ssl = new TlsSettings(app.server, {
     privateKey: opts.ssl.privateKey,

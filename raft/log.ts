@@ -6,12 +6,15 @@
 // - Writing: the JSON text of every header and record, members in the order the C server writes them (its
 //   hash order; entry data with sorted members, as C keeps it pre-serialized), so our files are byte-identical
 //   to theirs for the same contents.
-// - ClusterLog: a member's open file. Appends are written at once (one write(2) each); durability is a group
-//   fdatasync: every record appended before durable() was called is on disk when its promise resolves (the
-//   integrator sends the Raft messages that depend on them only then, §2.6.10). replace() swaps in a new file
-//   (snapshot/compaction/snapshot install, §1.7) without blocking on the writes; records appended meanwhile
-//   are queued and written to the new file after it.
+// - ClusterLog: a member's open file. Appends are written at once (a Ready's records in one write(2), a long
+//   backlog over several event-loop turns); durability is a group fdatasync: every record appended before
+//   durable() was called is on disk when its promise resolves (the integrator sends the Raft messages that
+//   depend on them only then, §2.6.10). replace() swaps in a new file (snapshot/compaction/snapshot install,
+//   §1.7) without blocking on the writes; records appended meanwhile are queued and written to the new file
+//   after it. openAsync() reads a file over several event-loop turns.
+import { performance } from 'node:perf_hooks';
 import { OvsdbError } from '../schema/error.ts';
+import { timeSlicer } from '../schema/json-chunked.ts';
 import { quoteString, type JsonValue } from '../schema/json.ts';
 import { ovsMemberOrder } from '../schema/ovs-hash-order.ts';
 import { Lockfile } from '../storage/lockfile.ts';
@@ -20,6 +23,7 @@ import { LogError, RecordLog, type CorruptionPolicy, type LogFs, type LogRecover
 import {
   addressesFromJson,
   entryDataText,
+  entryDataTextAsync,
   isZeroUuid,
   RaftParser,
   serversFromJson,
@@ -477,6 +481,11 @@ function toOvsdbError(e: unknown): OvsdbError {
   return err;
 }
 
+/** Records per write(2) when a backlog is written. */
+const FLUSH_BATCH = 64;
+/** Work per event-loop turn when a backlog is written. */
+const FLUSH_SLICE_MS = 6;
+
 export class ClusterLog {
   /** Sequence number of the last record appended (written or queued). */
   private appended = 0;
@@ -490,7 +499,10 @@ export class ClusterLog {
   /** Replacements running or waiting: appends are queued meanwhile. */
   private replacements = 0;
   private replaceChain: Promise<void> = Promise.resolve();
-  private pending: { seq: number; text: string }[] = [];
+  /** Records appended but not yet written (a backlog, or everything while a replacement runs). */
+  private pending: { seq: number; record: LogRecord }[] = [];
+  private pendingHead = 0;
+  private flushScheduled = false;
   private failure: OvsdbError | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -550,6 +562,58 @@ export class ClusterLog {
   }
 
   /**
+   * open() without blocking the event loop: records are read a few per turn and a large one (a snapshot in
+   * the header) is hashed, decoded and parsed over several turns. Same state, logs and errors.
+   */
+  static async openAsync(path: string, opts: ClusterLogOptions = {}): Promise<{ log: ClusterLog; state: PersistentState }> {
+    const onLog = opts.onLog ?? (() => {});
+    const lock = opts.lock === false ? null : Lockfile.lock(path);
+    let rlog: RecordLog | null = null;
+    try {
+      const onRecovery = (r: LogRecovery) =>
+        onLog(
+          r.kind === 'torn-tail' ? 'WARN' : 'ERR',
+          `${r.error.render()}; using the data before offset ${r.offset}` +
+            (r.kind === 'torn-tail' ? ` (${r.discardedBytes} bytes of an incomplete last record dropped)` : ''),
+        );
+      rlog = RecordLog.open(path, { writable: true, magic: MAGIC_CLUSTERED, policy: opts.policy ?? 'strict', onRecovery, ...(opts.fs ? { fs: opts.fs } : {}) });
+      const addressLog: AddressLog = (_m, level, msg) => onLog(level, msg);
+      const slicer = timeSlicer();
+      const records = rlog.recordsAsync(slicer);
+      const first = await records.next();
+      if (first.done) throw new OvsdbError('ovsdb error', `${path}: clustered database file has no header record`);
+      const header = parseHeader(first.value.json, addressLog);
+      let state: PersistentState;
+      if (header.kind === 'joining') {
+        await records.return(undefined);
+        rlog.endReading();
+        state = joiningState(header);
+      } else {
+        const replayer = new Replayer(header, {
+          onTruncate: (n, from, to) => onLog('DBG', `record ${n} truncates log from ${from} to ${to} entries`),
+        });
+        let n = 1;
+        for await (const r of records) {
+          try {
+            replayer.apply(n, parseRecord(r.json, addressLog));
+          } catch (e) {
+            if (!(e instanceof OvsdbError)) throw e;
+            throw wrapError(e, `error reading record ${n} from ${header.name} log`);
+          }
+          n++;
+        }
+        state = replayer.state();
+        if (!state.servers!.has(header.sid)) throw new OvsdbError('ovsdb error', 'server does not belong to cluster');
+      }
+      return { log: new ClusterLog(path, rlog, lock), state };
+    } catch (e) {
+      rlog?.close();
+      lock?.unlock();
+      throw toOvsdbError(e);
+    }
+  }
+
+  /**
    * Creates a new clustered file (must not exist) holding `header` and `records`, durable on return
    * (create-cluster, join-cluster). Returns it open for appending.
    */
@@ -587,23 +651,30 @@ export class ClusterLog {
   }
 
   /**
-   * Appends one record: written to the OS before returning (or queued while the file is being replaced).
-   * Returns its sequence number for durable(). Throws OvsdbError on a write error (the log is then failed).
+   * Appends one record: written to the OS before returning (or queued while the file is being replaced, or
+   * behind a backlog still being written). Returns its sequence number for durable(). Throws OvsdbError on
+   * a write error (the log is then failed).
    */
   append(record: LogRecord): number {
-    return this.appendText(recordText(record));
+    return this.appendAll([record]);
   }
 
-  /** append() of several records; returns the sequence number of the last. */
+  /**
+   * append() of several records; returns the sequence number of the last. They leave in few write(2)s; a
+   * long run (a follower catching up on thousands of entries) is encoded and written over several
+   * event-loop turns, the first of them before this returns. A write error in a later turn fails the log
+   * (durable() rejects).
+   */
   appendAll(records: readonly LogRecord[]): number {
-    let seq = this.appended;
-    for (const r of records) seq = this.append(r);
-    return seq;
+    this.checkUsable();
+    for (const record of records) this.pending.push({ seq: ++this.appended, record });
+    this.flush(true);
+    return this.appended;
   }
 
   /** Appends an Entry record for `entry` at `index`. */
   appendEntry(index: number, entry: LogEntry): number {
-    return this.appendText(entryRecordText(index, entry));
+    return this.append({ type: 'entry', term: entry.term, index, entry });
   }
 
   /** appendAll() then durable() of the last one. */
@@ -615,21 +686,51 @@ export class ClusterLog {
     }
   }
 
-  private appendText(text: string): number {
-    this.checkUsable();
-    const seq = this.appended + 1;
-    if (this.replacements > 0) {
-      this.pending.push({ seq, text });
-      this.appended = seq;
-      return seq;
+  /**
+   * Writes queued records the file does not hold yet, FLUSH_BATCH per write(2), until the turn's budget is
+   * spent (then again in the next turn). Nothing is written while a replacement runs. `sync`: called from
+   * an append, whose caller gets a write error thrown.
+   */
+  private flush(sync: boolean, budgetMs = FLUSH_SLICE_MS): void {
+    if (this.replacements > 0 || this.failure !== null || this.finished) return;
+    const q = this.pending;
+    const start = performance.now();
+    const written0 = this.written;
+    while (this.pendingHead < q.length) {
+      const texts: string[] = [];
+      let last = 0;
+      while (this.pendingHead < q.length && texts.length < FLUSH_BATCH) {
+        const p = q[this.pendingHead++]!;
+        if (p.seq <= this.written) continue; // superseded by a replacement
+        texts.push(recordText(p.record));
+        last = p.seq;
+      }
+      if (texts.length > 0) {
+        try {
+          this.log.appendMany(texts);
+        } catch (e) {
+          const err = this.fail(toOvsdbError(e));
+          if (sync) throw err;
+          return;
+        }
+        this.written = last;
+      }
+      if (this.pendingHead < q.length && performance.now() - start >= budgetMs) {
+        if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          setImmediate(() => {
+            this.flushScheduled = false;
+            this.flush(false);
+          });
+        }
+        break;
+      }
     }
-    try {
-      this.log.append(text);
-    } catch (e) {
-      throw this.fail(toOvsdbError(e));
+    if (this.pendingHead === q.length) {
+      q.length = 0;
+      this.pendingHead = 0;
     }
-    this.appended = this.written = seq;
-    return seq;
+    if (this.written > written0) this.kick();
   }
 
   /**
@@ -656,15 +757,27 @@ export class ClusterLog {
    * the old file stays in use (queued records go there) and the promise rejects; the log is not failed.
    */
   replace(file: SnapshotFile): Promise<void> {
-    return this.replaceTexts(snapshotFileTexts(file));
+    return this.replaceTexts(() => Promise.resolve(snapshotFileTexts(file)));
   }
 
-  /** replace() from a header and the records that follow it (entries, term/vote, commit index) as given. */
+  /**
+   * replace() from a header and the records that follow it (entries, term/vote, commit index) as given. The
+   * texts are made in event-loop slices (the snapshot's data is serialized once, entryDataTextAsync).
+   */
   replaceRecords(header: MemberHeader, records: readonly LogRecord[]): Promise<void> {
-    return this.replaceTexts([headerText(header), ...records.map(recordText)]);
+    return this.replaceTexts(async () => {
+      const slicer = timeSlicer();
+      if (header.snapshot.index) await entryDataTextAsync(header.snapshot.data, slicer);
+      const texts = [headerText(header)];
+      for (const r of records) {
+        texts.push(recordText(r));
+        if (slicer.due()) await slicer.yield();
+      }
+      return texts;
+    });
   }
 
-  private replaceTexts(texts: readonly string[]): Promise<void> {
+  private replaceTexts(make: () => Promise<readonly string[]>): Promise<void> {
     try {
       this.checkUsable();
     } catch (e) {
@@ -673,6 +786,7 @@ export class ClusterLog {
     const covered = this.appended;
     this.replacements++;
     const run = async (): Promise<void> => {
+      const texts = await make();
       // An fdatasync on the old descriptor must finish before the replacement closes it.
       while (this.syncing) await this.syncing;
       this.checkUsable();
@@ -688,26 +802,11 @@ export class ClusterLog {
     this.replaceChain = p.catch(() => {});
     return p.finally(() => {
       this.replacements--;
-      if (this.replacements === 0) this.flushPending();
+      // The records queued meanwhile that the new file does not hold.
+      if (this.replacements === 0) this.flush(false);
       this.release();
       this.kick();
     });
-  }
-
-  /** Writes the records queued during replacements that the file does not yet hold. */
-  private flushPending(): void {
-    const pending = this.pending;
-    this.pending = [];
-    for (const p of pending) {
-      if (p.seq <= this.written || this.failure) continue;
-      try {
-        this.log.append(p.text);
-      } catch (e) {
-        this.fail(toOvsdbError(e));
-        return;
-      }
-      this.written = p.seq;
-    }
   }
 
   /** Starts an fdatasync for the waiters, at the end of the current job (so records appended with it join). */
@@ -771,7 +870,8 @@ export class ClusterLog {
     this.closing = new Promise((resolve) => {
       this.onClosed = resolve;
     });
-    // Records someone waits for get their fdatasync before the file closes.
+    // Every record appended reaches the file; those someone waits for get their fdatasync before it closes.
+    this.flush(false, Infinity);
     this.startSync();
     if (this.syncing === null && this.replacements === 0) this.finishClose();
     return this.closing;
@@ -780,6 +880,7 @@ export class ClusterLog {
   private finishClose(): void {
     const done = this.onClosed;
     if (done === null) return;
+    this.flush(false, Infinity); // a backlog queued behind a replacement that just ended
     this.onClosed = null;
     this.finished = true;
     const err = this.failure ?? closedError(this.path);

@@ -8,6 +8,7 @@ import { OvsdbError, syntaxError } from '../schema/error.ts';
 import { isJsonObject, stringifySorted, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { ovsHashOrder } from '../schema/ovs-hash-order.ts';
 import { MemberParser } from '../schema/parser.ts';
+import { stringifySortedChunked, type Slicer } from '../schema/json-chunked.ts';
 import type { Servers, Uuid } from './types.ts';
 
 export { ZERO_UUID };
@@ -237,4 +238,31 @@ export function entryDataText(data: JsonValue): string {
     dataTextCache.set(data, t);
   }
   return t;
+}
+
+const dataTextInFlight = new WeakMap<object, Promise<string>>();
+
+/**
+ * entryDataText over several event-loop turns (a snapshot's data: tens of MB of sorted JSON), cached the
+ * same way, so that the file and every install_snapshot_request share one serialization.
+ */
+export function entryDataTextAsync(data: JsonValue, slicer?: Slicer): Promise<string> {
+  if (data === null || typeof data !== 'object') return Promise.resolve(stringifySorted(data));
+  const t = dataTextCache.get(data);
+  if (t !== undefined) return Promise.resolve(t);
+  let p = dataTextInFlight.get(data);
+  if (p === undefined) {
+    p = stringifySortedChunked(data, slicer).then((text) => {
+      dataTextCache.set(data, text);
+      dataTextInFlight.delete(data);
+      return text;
+    });
+    dataTextInFlight.set(data, p);
+  }
+  return p;
+}
+
+/** Whether entryDataText(data) is already computed (a cheap call). */
+export function hasEntryDataText(data: JsonValue): boolean {
+  return data === null || typeof data !== 'object' || dataTextCache.has(data);
 }

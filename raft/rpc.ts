@@ -344,7 +344,8 @@ function messageMembers(msg: RaftMessage): Member[] {
       m.push(['last_servers', serversToJson(msg.lastServers), serversText(msg.lastServers)]);
       m.push(['last_eid', msg.lastEid]);
       u('election_timer', msg.electionTimer);
-      m.push(['data', msg.data]);
+      // The snapshot's text is the one its file holds (serialized once, entryDataTextAsync).
+      m.push(['data', msg.data, entryDataText(msg.data)]);
       break;
     case 'install_snapshot_reply':
       u('term', msg.term);

@@ -9,6 +9,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import path from 'node:path';
 import type { JsonValue } from '../schema/json.ts';
+import { CHUNK_TUNING } from '../schema/json-chunked.ts';
 import { JsonRpcConnection, parseConnectionMethod, shortUnixPath, type RpcLog } from '../server/jsonrpc.ts';
 import type { TlsSettings } from '../server/tls.ts';
 import type { RaftMessage, Uuid } from './types.ts';
@@ -18,6 +19,11 @@ export interface RaftCodec {
   decode(method: string, params: JsonValue[]): RaftMessage | string;
   /** The whole notification text `{"id":null,"method":…,"params":[{…}]}`. */
   encode(msg: RaftMessage): string;
+  /**
+   * For a message whose text takes long to make: a promise that settles once encode() is quick (the work
+   * done over several event-loop turns); null for the others.
+   */
+  prepare?(msg: RaftMessage): Promise<void> | null;
 }
 
 export interface RaftTransportOptions {
@@ -84,6 +90,8 @@ export class RaftSession {
   conn: JsonRpcConnection | null = null;
   /** Messages written while the socket had a backlog. */
   backlogMessages = 0;
+  /** Messages waiting behind one whose text is still being made (a snapshot), for `conn`; null: none. */
+  outQueue: { readonly conn: JsonRpcConnection; readonly items: (string | Promise<string>)[] } | null = null;
 
   constructor(
     readonly outgoing: boolean,
@@ -213,12 +221,42 @@ export class RaftTransport {
     this.backlog = t;
   }
 
-  /** Sends on the session with this id (the core routes by peer); false when it is not connected. */
+  /**
+   * Sends on the session with this id (the core routes by peer); false when it is not connected. A message
+   * whose text takes long to make (install_snapshot_request: the snapshot serialized over several turns,
+   * codec.prepare) leaves when it is ready, and the session's later messages after it.
+   */
   send(id: number, msg: RaftMessage): boolean {
     const s = this.byId.get(id);
     if (s === undefined || !s.connected) return false;
-    this.write(s, this.opts.codec.encode(msg));
+    const slow = this.opts.codec.prepare?.(msg) ?? null;
+    if (s.outQueue === null && slow === null) {
+      this.write(s, this.opts.codec.encode(msg));
+      return true;
+    }
+    const item = slow === null ? this.opts.codec.encode(msg) : slow.then(() => this.opts.codec.encode(msg));
+    if (s.outQueue !== null) s.outQueue.items.push(item);
+    else {
+      s.outQueue = { conn: s.conn!, items: [item] };
+      void this.drainOut(s);
+    }
     return true;
+  }
+
+  private async drainOut(s: RaftSession): Promise<void> {
+    const q = s.outQueue!;
+    while (q.items.length > 0) {
+      let text: string;
+      try {
+        text = await q.items.shift()!;
+      } catch (e) {
+        this.opts.log('raft', 'ERR', `${s.nickname}: cannot encode message (${(e as Error).message})`);
+        continue;
+      }
+      // Meant for that connection: after a reconnect the core starts over (it resends what matters).
+      if (s.conn === q.conn && s.connected) this.write(s, text);
+    }
+    s.outQueue = null;
   }
 
   /** The cluster/status `Connections:` items, in creation order. */
@@ -275,6 +313,8 @@ export class RaftTransport {
       log: this.opts.log,
       probeInterval: this.probeIntervalMs,
       maxMessageSize: Number.POSITIVE_INFINITY, // the client-message cap does not apply to Raft (snapshots)
+      // A snapshot (install_snapshot_request) or a long append_request is parsed over several turns.
+      chunkedParseChars: CHUNK_TUNING.minChars,
     });
     s.conn = conn;
     s.backlogMessages = 0;

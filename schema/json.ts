@@ -89,7 +89,7 @@ function unsafeNumberOutsideStrings(text: string): boolean {
  * bigint), even when written `3.0` or `1e2`; anything else is a double. Strings must not contain U+0000.
  */
 export function parseJson(text: string, hasLongNumbers = true): JsonValue {
-  if ((hasLongNumbers && mayNeedCarefulParse(text)) || (text.includes('\\u') && CAREFUL_ESCAPE_RE.test(text))) {
+  if ((hasLongNumbers && mayNeedCarefulParse(text)) || hasCarefulEscape(text)) {
     return new CarefulParser(text).parseText();
   }
   try {
@@ -102,6 +102,16 @@ export function parseJson(text: string, hasLongNumbers = true): JsonValue {
 
 /** Escapes JSON.parse accepts and the reference refuses: \u0000, and a high surrogate (it must start a pair). */
 const CAREFUL_ESCAPE_RE = /\\u(?:0000|[dD][89abAB])/;
+
+/** Whether a text holds an escape only the exact parser judges as the reference does (see CAREFUL_ESCAPE_RE). */
+export function hasCarefulEscape(text: string): boolean {
+  return text.includes('\\u') && CAREFUL_ESCAPE_RE.test(text);
+}
+
+/** parseJson's exact parser alone, for pieces of a text that as a whole needs it (schema/json-chunked.ts). */
+export function parseJsonExact(text: string): JsonValue {
+  return new CarefulParser(text).parseText();
+}
 
 // Exact recursive-descent parser. Used for texts with long digit runs, exponents or "\u0000", and to
 // describe errors. Strings with escapes are decoded by JSON.parse on the literal, which is exact.
@@ -557,17 +567,25 @@ function writeOrdered(v: JsonValue, out: string[], order: (keys: string[]) => st
 // UTF-16 order equals code point (= UTF-8 byte) order unless surrogates meet U+E000..U+FFFF.
 function sortKeys(keys: string[]): string[] {
   keys.sort();
-  if (keys.some((k) => /[\ud800-\udfff]/.test(k))) {
-    keys.sort((a, b) => {
-      const x = Array.from(a);
-      const y = Array.from(b);
-      for (let k = 0; k < Math.min(x.length, y.length); k++) {
-        const d = x[k]!.codePointAt(0)! - y[k]!.codePointAt(0)!;
-        if (d !== 0) return d;
-      }
-      return x.length - y.length;
-    });
-  }
+  return hasSurrogates(keys) ? sortByCodePoint(keys) : keys;
+}
+
+/** True if some key holds a surrogate (then code unit order may differ from code point order). */
+export function hasSurrogates(keys: readonly string[]): boolean {
+  return keys.some((k) => /[\ud800-\udfff]/.test(k));
+}
+
+/** Sorts in place by code point (UTF-8 byte) order, as stringifySorted orders keys with surrogates. */
+export function sortByCodePoint(keys: string[]): string[] {
+  keys.sort((a, b) => {
+    const x = Array.from(a);
+    const y = Array.from(b);
+    for (let k = 0; k < Math.min(x.length, y.length); k++) {
+      const d = x[k]!.codePointAt(0)! - y[k]!.codePointAt(0)!;
+      if (d !== 0) return d;
+    }
+    return x.length - y.length;
+  });
   return keys;
 }
 

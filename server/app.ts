@@ -243,8 +243,12 @@ export class ServerApp {
     this.dbListeners.push(fn);
   }
 
-  /** Opens and serves a database file or a `relay:` argument; throws OvsdbError with the reference's texts. */
-  addDatabaseFile(file: string, opts: { quiet?: boolean } = {}): string {
+  /**
+   * Opens and serves a database file or a `relay:` argument; rejects with OvsdbError with the reference's
+   * texts. A standalone file or a relay is served before this returns; a clustered file is read over
+   * several event-loop turns (then see loaded()).
+   */
+  async addDatabaseFile(file: string, opts: { quiet?: boolean } = {}): Promise<string> {
     if (isRelaySpec(file)) return this.addRelay(file, opts);
     for (const f of this.files.values()) {
       if (isRelaySpec(f)) continue;
@@ -287,9 +291,14 @@ export class ServerApp {
     return spec.name;
   }
 
+  /** Settles once every clustered database opened so far has rebuilt the contents of its file. */
+  loaded(): Promise<void> {
+    return Promise.all([...this.clusters.values()].map((c) => c.member.loaded())).then(() => {});
+  }
+
   /** A clustered (or joining) file: a Raft member of its cluster (server/cluster.ts). */
-  private addCluster(file: string, opts: { quiet?: boolean }): string {
-    const member = ClusteredDatabase.open(file, { log: this.opts.log, ssl: () => this.ssl });
+  private async addCluster(file: string, opts: { quiet?: boolean }): Promise<string> {
+    const member = await ClusteredDatabase.open(file, { log: this.opts.log, ssl: () => this.ssl });
     const name = member.name;
     try {
       if (name.startsWith('_')) throw new OvsdbError('syntax error', `${name}: names beginning with "_" are reserved`);
@@ -468,13 +477,16 @@ export class ServerApp {
     ctl.register('ovsdb-server/list-dbs', '', 0, 0, () =>
       s.databaseNames().sort().map((n) => `${n}\n`).join(''),
     );
-    ctl.register('ovsdb-server/add-db', 'DB', 1, 1, ([file]) => {
+    ctl.register('ovsdb-server/add-db', 'DB', 1, 1, async ([file]) => {
+      let name: string;
       try {
-        this.addDatabaseFile(file);
+        name = await this.addDatabaseFile(file);
       } catch (e) {
         throw new UnixctlError(e instanceof OvsdbError ? e.render() : (e as Error).message);
       }
-      return '';
+      // A clustered file is replayed over several turns: the reply comes once its contents are there.
+      const cluster = this.clusters.get(name);
+      return cluster === undefined ? '' : cluster.member.loaded().then(() => '');
     });
     ctl.register('ovsdb-server/remove-db', 'DB', 1, 1, ([name]) => {
       if (name.startsWith('_')) throw new UnixctlError('Cannot remove reserved database.');
@@ -502,7 +514,7 @@ export class ServerApp {
       for (const sess of [...s.sessions]) sess.disconnect('user ran ovsdb-server/reconnect');
       return '';
     });
-    ctl.register('ovsdb-server/compact', '', 0, 1, (args) => {
+    ctl.register('ovsdb-server/compact', '', 0, 1, async (args) => {
       const targets = args.length ? args : s.databaseNames().filter((n) => !n.startsWith('_'));
       if (args.length) {
         if (args[0].startsWith('_')) throw new UnixctlError('cannot compact built-in databases');
@@ -515,7 +527,7 @@ export class ServerApp {
         this.opts.log('ovsdb_server', 'INFO', `compacting ${name} database by user request`);
         const cluster = this.clusters.get(name);
         if (cluster !== undefined) {
-          const err = compactCluster(cluster);
+          const err = await compactCluster(cluster);
           if (err !== null) errors.push(err);
           continue;
         }

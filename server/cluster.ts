@@ -59,7 +59,7 @@ export class ClusterModel implements DatabaseModel {
     readonly member: ClusteredDatabase,
     private readonly opts: ClusterModelOptions,
   ) {
-    this.writer = { mode: 'propose', submit: (req, done) => this.submit(req, done) };
+    this.writer = { mode: 'propose', submit: (req, done) => this.submit(req, done), precheck: () => member.precheck() };
   }
 
   get name(): string {
@@ -78,6 +78,9 @@ export class ClusterModel implements DatabaseModel {
       },
       commit: (commit: Commit, eid: Uuid) => {
         if (this.served !== null) server.commit(this.served, commit, eid);
+      },
+      writable: () => {
+        if (this.served !== null) server.retryTriggers(this.served);
       },
       stateChanged: () => {
         server.refreshServerDb();
@@ -112,9 +115,9 @@ export class ClusterModel implements DatabaseModel {
 
   serverRow(): ServerRowState {
     const core = this.member.core;
-    const applied = core.appliedIndex();
+    const applied = this.member.appliedIndex();
     return {
-      connected: core.isConnected(),
+      connected: core.isConnected() && this.member.contentsReady(),
       leader: core.isLeader(),
       cid: core.cid() ?? ZERO_UUID,
       sid: core.sid(),
@@ -228,7 +231,7 @@ export function registerClusterCommands(ctl: UnixctlServer, members: () => Reado
 }
 
 /** `ovsdb-server/compact` on a clustered database: a snapshot, or the refusal as the reference words it. */
-export function compactCluster(m: ClusterModel): string | null {
-  const err = m.member.compact();
+export async function compactCluster(m: ClusterModel): Promise<string | null> {
+  const err = await m.member.compact();
   return err === null ? null : new OvsdbError('ovsdb error', err).render();
 }

@@ -69,6 +69,13 @@ export interface DatabaseWriter {
   readonly mode: 'forward' | 'propose';
   /** Takes a write over; `done` is called once (not after cancel()). */
   submit(request: WriteRequest, done: (reply: WriteReply) => void): WriteTicket;
+  /**
+   * 'propose' writers: false while a write executed now would fail its prerequisite (an entry in the log is
+   * not applied yet, or a proposal of this member is in flight). The session then waits for the next change
+   * before it executes a write, as the reference's trigger waits (ovsdb_txn_precheck_prereq); the writer's
+   * model calls OvsdbServer.retryTriggers() when that may have changed without a commit.
+   */
+  precheck?(): boolean;
 }
 
 export interface DatabaseModel {

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { parseJson, stringify, stringifyHashed, type JsonValue } from '../schema/json.ts';
+import { parseJsonChunked } from '../schema/json-chunked.ts';
 import { JsonStreamSplitter, DEFAULT_MAX_MESSAGE_SIZE } from './jsonrpc-stream.ts';
 import { CLOSED_CONNECTION_BYTES, LARGE_MESSAGE_CHARS, noteLargeMessage, noteTraffic } from './traffic.ts';
 
@@ -175,6 +176,11 @@ export interface JsonRpcConnectionOptions {
   probeInterval?: number;
   maxMessageSize?: number;
   /**
+   * Messages at least this long (UTF-16 units) are parsed over several event-loop turns
+   * (parseJsonChunked); messages after one wait for it, so the order is kept. 0 (default): never.
+   */
+  chunkedParseChars?: number;
+  /**
    * OVS jsonrpc-session semantics (default true): answer the peer's "echo" requests here and swallow
    * replies whose id is "echo". The unixctl server and ovs-appctl use plain jsonrpc, without them.
    */
@@ -219,6 +225,9 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
   private holds = 0;
   private readonly debugOn: (module: string) => boolean;
   private readonly session: boolean;
+  private readonly chunkedParseChars: number;
+  /** Received texts waiting behind one being parsed over several turns (null: none is). */
+  private deferred: [text: string, careful: boolean][] | null = null;
   /** The longest large message (≥ LARGE_MESSAGE_CHARS) of the chunk being read, reported once it is handled. */
   private largeIn = 0;
   /** Long output being written in slices as the socket drains (see WRITE_SLICE_CHARS); `out` waits behind it. */
@@ -235,6 +244,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
     this.session = opts.session ?? false;
     this.transportEcho = opts.transportEcho ?? true;
     this.splitter = new JsonStreamSplitter(opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE);
+    this.chunkedParseChars = opts.chunkedParseChars ?? 0;
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.finish('EOF'));
@@ -248,7 +258,7 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
         this.writeSlices();
         if (this.backlog) return;
       }
-      socket.resume();
+      if (this.deferred === null) socket.resume(); // else once the parse in progress is done
       this.emit('drain');
     });
     this.setProbeInterval(opts.probeInterval ?? 0);
@@ -511,7 +521,42 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
 
   private readonly onText = (text: string, careful: boolean): void => {
     if (this.isClosed) return;
-    const json = parseJson(text, careful); // JsonParseError propagates to onData as a stream error
+    if (this.deferred !== null) {
+      this.deferred.push([text, careful]);
+      return;
+    }
+    if (this.chunkedParseChars > 0 && text.length >= this.chunkedParseChars) {
+      // Read nothing more meanwhile (what this chunk still holds queues behind it).
+      this.deferred = [[text, careful]];
+      this.socket.pause();
+      void this.parseDeferred();
+      return;
+    }
+    this.handleJson(parseJson(text, careful), text.length); // JsonParseError propagates to onData as a stream error
+  };
+
+  /** Parses and handles the queued texts in order, a large one over several turns. */
+  private async parseDeferred(): Promise<void> {
+    const q = this.deferred!;
+    while (q.length > 0 && !this.isClosed) {
+      const [text, careful] = q.shift()!;
+      let json: JsonValue;
+      try {
+        json = text.length >= this.chunkedParseChars ? await parseJsonChunked(text, careful) : parseJson(text, careful);
+      } catch (e) {
+        this.deferred = null;
+        this.protocolError(`error parsing stream: ${(e as Error).message}`);
+        return;
+      }
+      if (this.isClosed) break;
+      this.handleJson(json, text.length);
+      if (text.length >= LARGE_MESSAGE_CHARS) noteLargeMessage(text.length);
+    }
+    this.deferred = null;
+    if (!this.isClosed && !this.backlog) this.socket.resume();
+  }
+
+  private handleJson(json: JsonValue, chars: number): void {
     const msg = classifyMessage(json);
     if (typeof msg === 'string') {
       this.splitter.stop();
@@ -527,8 +572,8 @@ export class JsonRpcConnection extends EventEmitter<JsonRpcConnectionEvents> {
       if ((msg.type === 'reply' || msg.type === 'error') && msg.id === 'echo') return;
     }
     this.emit('message', msg);
-    if (text.length >= LARGE_MESSAGE_CHARS) this.largeIn = Math.max(this.largeIn, text.length);
-  };
+    if (chars >= LARGE_MESSAGE_CHARS && this.deferred === null) this.largeIn = Math.max(this.largeIn, chars);
+  }
 
   // Probe (§2.5): one timer, re-armed lazily from the last activity time instead of on every read.
   private armProbe(): void {

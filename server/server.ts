@@ -13,6 +13,8 @@ import { LockManager } from './locks.ts';
 import { createServerDatabase, schemaColumnText } from './server-db.ts';
 import type { DatabaseSchema } from '../schema/schema.ts';
 import { execute } from '../storage/execution.ts';
+import { Transaction } from '../storage/transaction.ts';
+import { datumFromJson } from '../schema/datum.ts';
 import type { JsonValue } from '../schema/json.ts';
 import type { Session } from './session.ts';
 import { CommitHistory } from './history.ts';
@@ -70,7 +72,8 @@ export class OvsdbServer {
   readonly unavailable = new Map<string, DatabaseModel>();
   private readonly serverDb: ServedDatabase;
   /** _Server row per database name: its uuid and the last row written (to skip unchanged rewrites). */
-  private readonly serverRows = new Map<string, { uuid: string; text: string }>();
+  /** Per database: its `_Server.Database` row and the text of each column as last written. */
+  private readonly serverRows = new Map<string, { uuid: string; columns: Map<string, JsonValue> }>();
   /** Called after every commit and when a database becomes available (db: remotes follow contents). */
   readonly commitHooks = new Set<(served: ServedDatabase) => void>();
 
@@ -223,7 +226,7 @@ export class OvsdbServer {
         this.serverRows.delete(name);
       }
     }
-    const rowOf = (name: string, model: DatabaseModel, schema: JsonValue): JsonValue => {
+    const rowOf = (name: string, model: DatabaseModel, schema: JsonValue): { [column: string]: JsonValue } => {
       const s = model.serverRow();
       const opt = (v: JsonValue | null): JsonValue => (v === null ? ['set', []] : v);
       return {
@@ -237,23 +240,58 @@ export class OvsdbServer {
         index: opt(s.index),
       };
     };
-    const put = (name: string, row: JsonValue) => {
-      const text = stringify(row);
+    // Called on every applied entry of a clustered database (its index moves): only the columns that
+    // changed are written. A string column is compared as it is (the schema column is kilobytes, and the
+    // same cached string each time), others by their text.
+    const columnKey = (v: JsonValue): JsonValue => (typeof v === 'string' ? v : stringify(v));
+    const put = (name: string, row: { [column: string]: JsonValue }) => {
       const entry = this.serverRows.get(name);
       if (entry === undefined) {
         const fresh = newUuid();
-        this.serverRows.set(name, { uuid: fresh, text });
+        const columns = new Map<string, JsonValue>();
+        for (const c in row) columns.set(c, columnKey(row[c]!));
+        this.serverRows.set(name, { uuid: fresh, columns });
         ops.push({ op: 'insert', table: 'Database', uuid: fresh, row });
-      } else if (entry.text !== text) {
-        entry.text = text;
-        ops.push({ op: 'update', table: 'Database', where: [['_uuid', '==', ['uuid', entry.uuid]]], row });
+        return;
       }
+      let changed: { [column: string]: JsonValue } | null = null;
+      for (const c in row) {
+        const v = columnKey(row[c]!);
+        if (entry.columns.get(c) === v) continue;
+        entry.columns.set(c, v);
+        (changed ??= {})[c] = row[c]!;
+      }
+      if (changed !== null) updates.push({ uuid: entry.uuid, row: changed });
     };
+    const updates: { uuid: string; row: { [column: string]: JsonValue } }[] = [];
     for (const served of this.databases.values()) {
       put(served.name, rowOf(served.name, served.model, schemaText(served.db)));
     }
     for (const [name, model] of this.unavailable) put(name, rowOf(name, model, ['set', []]));
+    if (ops.length === 0 && updates.length > 0) {
+      // Only values changed (a clustered database's index, on every applied entry): the commit is made
+      // directly, without executing operations.
+      this.commit(this.serverDb, this.serverRowUpdates(updates));
+      return;
+    }
+    for (const u of updates) ops.push({ op: 'update', table: 'Database', where: [['_uuid', '==', ['uuid', u.uuid]]], row: u.row });
     if (ops.length > 0) this.transactInternal(this.serverDb, ops);
+  }
+
+  private serverRowUpdates(updates: readonly { uuid: string; row: { [column: string]: JsonValue } }[]): Commit {
+    const db = this.serverDb.db;
+    const table = db.table('Database');
+    const txn = new Transaction(db);
+    for (const u of updates) {
+      const row = table.rows.get(u.uuid)!;
+      const data = row.data.slice();
+      for (const c in u.row) {
+        const col = table.schema.columnsByName.get(c)!;
+        data[col.index] = datumFromJson(col.type, u.row[c]!);
+      }
+      txn.update('Database', { uuid: u.uuid, version: row.version, data });
+    }
+    return txn.prepare();
   }
 
   isReservedDb(name: string): boolean {

@@ -30,6 +30,16 @@ export interface SessionOptions {
   readonly peerId?: string;
 }
 
+/** Whether a transaction has an operation that may write (a malformed one is left to execute()). */
+function mayWrite(ops: readonly JsonValue[]): boolean {
+  for (const op of ops) {
+    if (op === null || typeof op !== 'object' || Array.isArray(op)) continue;
+    const name = op['op'];
+    if (name === 'insert' || name === 'update' || name === 'mutate' || name === 'delete') return true;
+  }
+  return false;
+}
+
 class PendingTransact implements Trigger {
   private timer: NodeJS.Timeout | null = null;
   readonly started = Date.now();
@@ -263,6 +273,14 @@ export class Session implements LockHolder {
       return;
     }
     const writer = served.model.writer;
+    if (writer?.precheck !== undefined && !writer.precheck() && mayWrite(pt.ops)) {
+      // Executing it now would only build a proposal bound to fail: wait for the change.
+      if (!this.pending.has(key)) {
+        this.pending.set(key, pt);
+        served.triggers.add(pt);
+      }
+      return;
+    }
     const out = execute(served.db, pt.ops, {
       readOnly: this.readOnly,
       reserved: this.server.isReservedDb(served.name),

@@ -22,13 +22,16 @@ import { parseSchema, schemaToJson, type DatabaseSchema } from '../schema/schema
 import { RaftCore, type CommandResult, type OpResult, type Ready } from '../raft/core.ts';
 import { ClusterLog } from '../raft/log.ts';
 import { decode, encodeText } from '../raft/rpc.ts';
+import { entryDataTextAsync, hasEntryDataText } from '../raft/parse.ts';
 import { formatClusterStatus } from '../raft/status.ts';
 import { RaftTransport, type RaftSession } from '../raft/transport.ts';
-import type { CommandStatus, LogEntry, Snapshot, Uuid } from '../raft/types.ts';
+import type { CommandStatus, LogEntry, LogRecord, Snapshot, Uuid } from '../raft/types.ts';
 import type { RpcLog } from '../server/jsonrpc.ts';
 import type { TlsSettings } from '../server/tls.ts';
 import { Database, type Commit } from './database.ts';
 import { CompactionSchedule, recordCommit, snapshotRecord } from './file.ts';
+import { databaseFromRecord, snapshotRecordChunked } from './bulk-load.ts';
+import { timeSlicer, type Slicer } from '../schema/json-chunked.ts';
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const AUTO_CHECK_INTERVAL_MS = 5_000;
@@ -46,6 +49,8 @@ export interface ClusterHost {
    * became applied (logApplied()).
    */
   stateChanged(): void;
+  /** Writes held back by precheck() may go now (no commit came that would have retried them). */
+  writable(): void;
   /** This server left the cluster (or was kicked): the database goes away. */
   left(): void;
   /** A failure test asked for a crash: log `text` as fatal and exit abnormally. */
@@ -61,6 +66,16 @@ export interface ClusteredOptions {
   readonly ssl?: () => TlsSettings | undefined;
   /** Compact on the reference's schedule (default true). */
   readonly autoCompact?: boolean;
+}
+
+type ApplyItem = { readonly kind: 'snapshot'; readonly snapshot: Snapshot } | { readonly kind: 'entry'; readonly index: number; readonly entry: LogEntry };
+/** Left in the queue where an item was taken (so the queue holds no reference to applied data). */
+const EMPTY_ITEM: ApplyItem = { kind: 'entry', index: 0, entry: { term: 0 } };
+/** Work per event-loop turn when the apply queue is long. */
+const APPLY_SLICE_MS = 8;
+
+function isSchemaChange(entry: LogEntry): boolean {
+  return entry.eid !== undefined && Array.isArray(entry.data) && entry.data.length === 2 && entry.data[0] !== null;
 }
 
 interface Waiter {
@@ -91,6 +106,16 @@ export function isClusteredFile(path: string): boolean {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** databaseFromData in event-loop slices (storage/bulk-load.ts), same result and errors. */
+export async function databaseFromDataAsync(data: JsonValue, headerName: string, path: string, slicer: Slicer): Promise<Database> {
+  if (!Array.isArray(data) || data.length !== 2) throw new OvsdbError('syntax error', 'Incorrect raft record array length');
+  const schema = clusterSchemaOf(data[0], headerName);
+  const txn = data[1];
+  if (txn === null) return new Database(schema);
+  if (!isJsonObject(txn)) throw new OvsdbError('syntax error', 'transaction is not an object');
+  return databaseFromRecord(schema, txn, path, slicer);
 }
 
 /** `[schema, txn]` → a database holding the transaction's rows (a snapshot or a converted database). */
@@ -142,13 +167,6 @@ export class ClusteredDatabase {
   private readonly appliedWaiters: Array<{ index: number; eid: Uuid }> = [];
   private logAppliedWaiters: Array<{ index: number; resolve: () => void }> = [];
   private lastState = '';
-  /**
-   * The entry `db` reflects and the eid of that state (a proposal's prerequisite, §2.6.6). The core counts
-   * a Ready's committed entries as applied when it hands them out; they reach `db` one by one after that,
-   * and whatever runs in between (triggers retried by each commit) sees an intermediate state.
-   */
-  private dbIndex = 0;
-  private dbEid: Uuid | null = null;
   private closed = false;
   /**
    * Contents that arrived before start() (the replay at open): the last snapshot, and the committed data
@@ -156,10 +174,29 @@ export class ClusteredDatabase {
    */
   private pendingAttach: { db: Database; eid: Uuid } | null = null;
   private pendingEntries: Array<{ index: number; entry: LogEntry }> = [];
+  /**
+   * Committed entries and snapshots not yet applied to `db`, in order. They are applied at once when that
+   * is quick; a snapshot, a schema change or a long backlog is applied over several event-loop turns (a
+   * Raft member must keep answering its peers meanwhile).
+   */
+  private readonly applyQueue: ApplyItem[] = [];
+  private applyHead = 0;
+  private applying = false;
+  /** A snapshot or a converted database is being built (its item is out of the queue already). */
+  private loadingContents = false;
+  private wakeScheduled = false;
+  /** The index and eid of what `db` holds (behind the core's applied index while the queue drains). */
+  private appliedIndex_ = 0;
+  private appliedEid_: Uuid | null = null;
+  private readonly loaded_: Promise<void>;
+  private markLoaded: () => void = () => {};
   private storageError: string | null = null;
   private readonly schedule = new CompactionSchedule();
   private compactTimer: NodeJS.Timeout | null = null;
   private baseSize = 0;
+  /** Settles once every write so far has been reported with persisted() (they are reported in order). */
+  private persisting: Promise<void> = Promise.resolve();
+  private compacting: Promise<string | null> | null = null;
 
   private constructor(
     readonly path: string,
@@ -176,6 +213,8 @@ export class ClusteredDatabase {
           return r.ok ? r.message : r.error;
         },
         encode: encodeText,
+        prepare: (msg) =>
+          msg.type === 'install_snapshot_request' && !hasEntryDataText(msg.data) ? entryDataTextAsync(msg.data).then(() => {}) : null,
       },
       log: opts.log,
       ssl: opts.ssl,
@@ -186,11 +225,15 @@ export class ClusteredDatabase {
       onClosed: (s) => this.input(() => this.core.sessionClosed(s.id)),
     });
     this.baseSize = file.stats().size;
+    this.loaded_ = new Promise((resolve) => (this.markLoaded = resolve));
   }
 
-  /** Opens a clustered (or joining) file; the contents up to the stored commit index are rebuilt at once. */
-  static open(path: string, opts: ClusteredOptions): ClusteredDatabase {
-    const { log, state } = ClusterLog.open(path, {
+  /**
+   * Opens a clustered (or joining) file, read over several event-loop turns; the contents up to the stored
+   * commit index are rebuilt after that (see loaded()).
+   */
+  static async open(path: string, opts: ClusteredOptions): Promise<ClusteredDatabase> {
+    const { log, state } = await ClusterLog.openAsync(path, {
       onLog: (level, msg) => opts.log('raft', level, msg),
     });
     let core: RaftCore;
@@ -201,9 +244,18 @@ export class ClusteredDatabase {
       throw new OvsdbError('ovsdb error', (e as Error).message);
     }
     const member = new ClusteredDatabase(path, log, core, opts);
-    // The snapshot and committed entries replay now, so the database is complete before anyone sees it.
+    // The snapshot and committed entries replay now (see loaded()).
     member.pump();
+    if (!member.applyPending() && member.pendingEntries.length === 0) member.markLoaded();
     return member;
+  }
+
+  /**
+   * Settles once the contents the file held at open are rebuilt (at once for a joining file). Serve the
+   * database only then: the replay of a large file takes several event-loop turns.
+   */
+  loaded(): Promise<void> {
+    return this.loaded_;
   }
 
   get name(): string {
@@ -222,7 +274,12 @@ export class ClusteredDatabase {
       const { db, eid } = this.pendingAttach;
       this.pendingAttach = null;
       host.attach(db, eid);
-      for (const { index, entry } of this.pendingEntries.splice(0)) this.apply(index, entry);
+    }
+    // The committed entries after the snapshot, in front of whatever the core handed out since.
+    const entries = this.pendingEntries.splice(0);
+    if (entries.length > 0) {
+      this.applyQueue.splice(this.applyHead, 0, ...entries.map(({ index, entry }): ApplyItem => ({ kind: 'entry', index, entry })));
+      this.drain();
     }
     this.transport.listen();
     if (this.opts.autoCompact ?? true) {
@@ -243,7 +300,8 @@ export class ClusteredDatabase {
     return new Promise((resolve) => {
       const eid = randomUUID();
       this.waiters.set(eid, { resolve, index: 0 });
-      this.input(() => this.core.propose({ data, prereq: this.dbEid ?? ZERO_UUID, result: eid }));
+      // The prerequisite is what the transaction was executed against: this member's contents.
+      this.input(() => this.core.propose({ data, prereq: this.appliedEid_ ?? ZERO_UUID, result: eid }));
     });
   }
 
@@ -253,17 +311,52 @@ export class ClusteredDatabase {
    */
   whenLogApplied(): Promise<void> {
     const target = this.lastDataIndex();
-    if (this.dbIndex >= target) return Promise.resolve();
+    if (this.appliedIndex_ >= target) return Promise.resolve();
     return new Promise((resolve) => this.logAppliedWaiters.push({ index: target, resolve }));
+  }
+
+  /**
+   * Whether a write executed now could pass its prerequisite check: no entry is waiting to be applied and
+   * no proposal of this member is in flight (the reference's ovsdb_txn_precheck_prereq, plus the latter).
+   */
+  precheck(): boolean {
+    return this.waiters.size === 0 && this.logApplied();
   }
 
   /** Whether `db` reflects every data entry in the log (§3.3: transactions run only then). */
   logApplied(): boolean {
-    return this.dbIndex >= this.lastDataIndex();
+    return !this.applyPending() && this.lastDataIndex() <= this.appliedIndex_;
+  }
+
+  /**
+   * Whether `db` is the contents to serve: there is one, and no snapshot is being loaded in its place (a
+   * member is `connected` in `_Server` only then).
+   */
+  contentsReady(): boolean {
+    return this.db !== null && !this.loadingContents;
+  }
+
+  /** The log index of the contents `db` holds (the `_Server.Database` index). */
+  appliedIndex(): number {
+    return this.appliedIndex_;
+  }
+
+  private applyPending(): boolean {
+    return this.loadingContents || this.applyHead < this.applyQueue.length;
+  }
+
+  /** Tells the host, once per turn, when precheck() may have turned true without a commit. */
+  private wake(): void {
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    queueMicrotask(() => {
+      this.wakeScheduled = false;
+      if (!this.closed && this.precheck()) this.host?.writable();
+    });
   }
 
   private lastDataIndex(): number {
-    const applied = this.dbIndex;
+    const applied = this.appliedIndex_;
     for (let i = this.core.logEnd() - 1; i > applied; i--) {
       const e = this.core.entryAt(i);
       if (e !== undefined && e.data !== undefined) return i;
@@ -292,17 +385,33 @@ export class ClusteredDatabase {
     return this.input(() => fn(this.core)) ?? { ok: false, error: 'server shutdown' };
   }
 
-  /** `ovsdb-server/compact`: a snapshot of the applied state (an error text when refused). */
-  compact(): string | null {
+  /**
+   * `ovsdb-server/compact`: a snapshot of the contents as they are now (an error text when refused),
+   * resolved once the new file is in place. The snapshot is built and serialized over several event-loop
+   * turns (rows are immutable: the row set taken at the start is the state at this index, whatever commits
+   * meanwhile), then handed to the core.
+   */
+  compact(auto = false): Promise<string | null> {
+    this.compacting ??= this.compactNow(auto).finally(() => (this.compacting = null));
+    return this.compacting;
+  }
+
+  private async compactNow(auto: boolean): Promise<string | null> {
     const db = this.db;
     if (db === null) return 'cannot store a snapshot while joining cluster';
-    const r = this.input(() => this.core.storeSnapshot(snapshotData(db, 'compacting database online')));
+    const index = this.appliedIndex_;
+    const slicer = timeSlicer();
+    const rec = await snapshotRecordChunked(db, 'compacting database online', true, slicer);
+    const data: JsonValue = [schemaToJson(db.schema), rec];
+    // Serialized now, in slices: the file's header and every install_snapshot_request use this text.
+    await entryDataTextAsync(data, slicer);
+    if (auto && !this.core.maySnapshot()) return null; // became leader meanwhile: the next check hands over
+    const r = this.input(() => this.core.storeSnapshot(data, index));
     if (r === undefined) return 'cannot store a snapshot following failure';
-    if (r.ok) {
-      this.schedule.reset();
-      return null;
-    }
-    return r.error;
+    if (!r.ok) return r.error;
+    this.schedule.reset();
+    await this.persisting; // the new file is written
+    return null;
   }
 
   /** `ovsdb-server/get-db-storage-status`: null when healthy. */
@@ -376,8 +485,9 @@ export class ClusteredDatabase {
     for (const l of rd.logs) this.opts.log(l.module, LEVEL[l.level], l.text);
     if (rd.writes.length > 0) this.write(rd);
     for (const m of rd.messages) this.transport.send(m.session as number, m.message);
-    if (rd.snapshot !== null) this.loadSnapshot(rd.snapshot);
-    for (const c of rd.committed) this.apply(c.index, c.entry);
+    if (rd.snapshot !== null) this.enqueueSnapshot(rd.snapshot);
+    for (const c of rd.committed) this.applyQueue.push({ kind: 'entry', index: c.index, entry: c.entry });
+    if (this.applyHead < this.applyQueue.length) this.drain();
     for (const r of rd.results) this.result(r);
     if (rd.crash !== null) {
       this.host?.crash(rd.crash);
@@ -390,19 +500,38 @@ export class ClusteredDatabase {
     let lastSeq = 0;
     const replacements: Promise<void>[] = [];
     let fileSeq = 0;
+    // Commit-index records need no fdatasync of their own (nothing waits for them; the reference does not
+    // sync them either): the next fdatasync takes them along.
+    let lazy = true;
     try {
+      // Runs of records go to the file together (one write(2) for a few, several turns for thousands).
+      let run: LogRecord[] = [];
       for (const w of rd.writes) {
         lastSeq = w.seq;
-        if (w.kind === 'record') fileSeq = this.file.append(w.record);
-        else replacements.push(this.file.replaceRecords(w.header, w.records));
+        if (w.kind === 'record') {
+          run.push(w.record);
+          if (w.record.type !== 'commit_index') lazy = false;
+        } else {
+          if (run.length > 0) fileSeq = this.file.appendAll(run);
+          run = [];
+          replacements.push(this.file.replaceRecords(w.header, w.records));
+          lazy = false;
+        }
       }
+      if (run.length > 0) fileSeq = this.file.appendAll(run);
     } catch (e) {
       this.failed(e);
       return;
     }
     const seq = lastSeq;
     const replaced = replacements.length > 0;
-    Promise.all([...replacements, fileSeq > 0 ? this.file.durable(fileSeq) : Promise.resolve()]).then(
+    const done = lazy
+      ? Promise.resolve()
+      : Promise.all([...replacements, fileSeq > 0 ? this.file.durable(fileSeq) : Promise.resolve()]);
+    // persisted() is reported in write order. For a lazy batch that is once the writes before it are durable:
+    // the core holds messages back until every earlier write is durable, and a commit index is none of
+    // their dependencies (raft/durability.ts: it changes neither term, vote nor log).
+    this.persisting = Promise.all([this.persisting, done]).then(
       () => {
         if (replaced) this.baseSize = this.file.stats().size;
         this.input(() => this.core.persisted(seq));
@@ -417,17 +546,82 @@ export class ClusteredDatabase {
     this.input(() => this.core.writeFailed(text));
   }
 
-  private loadSnapshot(s: Snapshot): void {
+  /** A snapshot supersedes the entries before it that are still queued. */
+  private enqueueSnapshot(snapshot: Snapshot): void {
+    let k = this.applyQueue.length;
+    while (k > this.applyHead) {
+      const item = this.applyQueue[k - 1]!;
+      if (item.kind === 'entry' && item.index <= snapshot.index) break;
+      k--;
+    }
+    if (k > this.applyHead) this.applyQueue.splice(this.applyHead, k - this.applyHead);
+    this.applyQueue.push({ kind: 'snapshot', snapshot });
+  }
+
+  /**
+   * Applies the queue in order. Runs synchronously as long as only small entries come and the turn's budget
+   * lasts (a client's reply then leaves in the same turn as its commit); otherwise continues in later turns.
+   */
+  private drain(): void {
+    if (this.applying || this.closed) return;
+    this.applying = true;
+    this.drainLoop().then(
+      () => {
+        this.applying = false;
+        if (this.applyHead < this.applyQueue.length) return this.drain();
+        if (this.pendingEntries.length === 0) this.markLoaded();
+        this.noticeState();
+        this.wake();
+      },
+      (e: unknown) => {
+        this.applying = false;
+        throw e;
+      },
+    );
+  }
+
+  private async drainLoop(): Promise<void> {
+    const slicer = timeSlicer(APPLY_SLICE_MS);
+    const q = this.applyQueue;
+    while (this.applyHead < q.length && !this.closed) {
+      const item = q[this.applyHead]!;
+      q[this.applyHead++] = EMPTY_ITEM;
+      if (item.kind === 'snapshot' || isSchemaChange(item.entry)) {
+        this.loadingContents = true;
+        this.noticeState();
+        try {
+          if (item.kind === 'snapshot') await this.loadSnapshot(item.snapshot, slicer);
+          else await this.applySchemaChange(item.index, item.entry, slicer);
+        } finally {
+          this.loadingContents = false;
+        }
+        this.noticeState();
+      } else this.applyEntry(item.index, item.entry);
+      if (this.applyHead === q.length) break;
+      if (slicer.due()) {
+        this.noticeState(); // the `_Server` index moves on as the backlog is applied
+        await slicer.yield();
+      }
+    }
+    // Nothing more queued: reuse the array from its start.
+    if (this.applyHead === q.length) {
+      q.length = 0;
+      this.applyHead = 0;
+    }
+  }
+
+  private async loadSnapshot(s: Snapshot, slicer: Slicer): Promise<void> {
     let db: Database;
     try {
-      db = databaseFromData(s.data, this.name, this.path);
+      db = await databaseFromDataAsync(s.data, this.name, this.path, slicer);
     } catch (e) {
       this.inconsistent(e);
       return;
     }
-    this.dbIndex = s.index;
-    this.dbEid = s.eid;
+    this.appliedIndex_ = s.index;
+    this.appliedEid_ = s.eid;
     this.setContents(db, s.eid, 'installed snapshot');
+    this.applied(s.index);
   }
 
   private setContents(db: Database, eid: Uuid, reason: string): void {
@@ -442,34 +636,63 @@ export class ClusteredDatabase {
     else this.host.replace(db, eid, reason);
   }
 
-  private apply(index: number, entry: LogEntry): void {
-    this.dbIndex = index;
+  private async applySchemaChange(index: number, entry: LogEntry, slicer: Slicer): Promise<void> {
+    try {
+      const db = await databaseFromDataAsync(entry.data!, this.name, this.path, slicer);
+      this.appliedIndex_ = index;
+      this.appliedEid_ = entry.eid!;
+      this.setContents(db, entry.eid!, 'schema changed');
+    } catch (e) {
+      this.appliedIndex_ = index;
+      this.inconsistent(e, index);
+    }
+    this.applied(index);
+  }
+
+  private applyEntry(index: number, entry: LogEntry): void {
+    if (this.host === null && this.db !== null && entry.data !== undefined) {
+      // Replayed at open before the server attached: applied in start(), through the host (history).
+      this.pendingEntries.push({ index, entry });
+      return;
+    }
+    this.appliedIndex_ = index;
+    // Proposals this entry completes leave the in-flight set first, so that writes retried by the commit
+    // below see that nothing is in flight any more (precheck()); they are told after it.
+    const done = this.takeAppliedWaiters(index);
     if (entry.data !== undefined && entry.eid !== undefined) {
+      this.appliedEid_ = entry.eid;
       const data = entry.data;
-      // Set before the contents change: the triggers each commit retries execute against this state.
-      this.dbEid = entry.eid;
       try {
         if (!Array.isArray(data) || data.length !== 2) throw new OvsdbError('syntax error', 'Incorrect raft record array length');
-        if (data[0] !== null) {
-          const db = databaseFromData(data, this.name, this.path);
-          this.setContents(db, entry.eid, 'schema changed');
-        } else if (data[1] !== null && this.db !== null) {
-          if (this.host === null) {
-            this.pendingEntries.push({ index, entry });
-            return;
-          }
+        if (data[1] !== null && this.db !== null) {
           const txn = data[1];
           if (!isJsonObject(txn)) throw new OvsdbError('syntax error', 'transaction is not an object');
-          this.host.commit(recordCommit(this.db, txn, this.path, { reader31: true }), entry.eid);
+          this.host!.commit(recordCommit(this.db, txn, this.path, { reader31: true }), entry.eid);
         }
       } catch (e) {
         this.inconsistent(e, index);
       }
     }
-    while (this.appliedWaiters.length > 0 && this.appliedWaiters[0].index <= index) {
-      const w = this.appliedWaiters.shift()!;
-      this.finish(w.eid, { ok: true });
+    for (const w of done) w.resolve({ ok: true });
+    this.applied(index, false);
+  }
+
+  /** Removes from the in-flight set the proposals an apply up to `index` completes; returns them. */
+  private takeAppliedWaiters(index: number): Waiter[] {
+    const out: Waiter[] = [];
+    while (this.appliedWaiters.length > 0 && this.appliedWaiters[0]!.index <= index) {
+      const eid = this.appliedWaiters.shift()!.eid;
+      const w = this.waiters.get(eid);
+      if (w === undefined) continue;
+      this.waiters.delete(eid);
+      out.push(w);
     }
+    return out;
+  }
+
+  /** Contents are at `index` now: complete what waited for that. */
+  private applied(index: number, proposals = true): void {
+    if (proposals) for (const w of this.takeAppliedWaiters(index)) w.resolve({ ok: true });
     if (this.logAppliedWaiters.length > 0) {
       const ready = this.logAppliedWaiters.filter((w) => w.index <= index);
       if (ready.length > 0) {
@@ -492,7 +715,7 @@ export class ClusteredDatabase {
       this.finish(r.eid, { ok: false, status: r.status });
       return;
     }
-    if (this.dbIndex >= r.commitIndex) {
+    if (this.appliedIndex_ >= r.commitIndex) {
       this.finish(r.eid, { ok: true });
       return;
     }
@@ -508,6 +731,7 @@ export class ClusteredDatabase {
     if (w === undefined) return;
     this.waiters.delete(eid);
     w.resolve(o);
+    this.wake();
   }
 
   private syncTransport(): void {
@@ -524,7 +748,10 @@ export class ClusteredDatabase {
 
   private armTimer(): void {
     const at = this.core.nextTimeout();
-    if (at === this.timerAt && this.timer !== null) return;
+    // A deadline that moved later (a follower's election timer, reset by every append_request) keeps the
+    // armed timer: it fires early, finds nothing due and arms the new deadline. Re-arming on every message
+    // cost more than the message.
+    if (this.timer !== null && this.timerAt <= at) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = at;
@@ -543,7 +770,7 @@ export class ClusteredDatabase {
   private noticeState(): void {
     if (this.host === null) return;
     const c = this.core;
-    const key = `${c.isConnected()}|${c.isLeader()}|${c.appliedIndex()}|${c.cid()}|${c.leader()}|${c.electionTimer()}|${this.logApplied()}`;
+    const key = `${c.isConnected()}|${this.contentsReady()}|${c.isLeader()}|${this.appliedIndex_}|${c.cid()}|${c.leader()}|${c.electionTimer()}|${this.logApplied()}`;
     if (key === this.lastState) return;
     this.lastState = key;
     this.host.stateChanged();
@@ -562,7 +789,8 @@ export class ClusteredDatabase {
       this.schedule.reset();
       return;
     }
-    const err = this.compact();
-    if (err !== null) this.opts.log('raft', 'INFO', `${this.path}: snapshot not stored: ${err}`);
+    void this.compact(true).then((err) => {
+      if (err !== null) this.opts.log('raft', 'INFO', `${this.path}: snapshot not stored: ${err}`);
+    });
   }
 }

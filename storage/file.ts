@@ -26,10 +26,10 @@ import { hashMapOrder, nameHash, ovsStringHash, shashOrder } from '../schema/ovs
 import { OvsdbError } from '../schema/error.ts';
 import { isJsonObject, parseJson, stringify, type JsonObject, type JsonValue } from '../schema/json.ts';
 import { parseSchema, schemaToJson, type ColumnSchema, type DatabaseSchema, type TableSchema } from '../schema/schema.ts';
-import { Database, type Commit } from './database.ts';
+import { Database, type Commit, type Table } from './database.ts';
 import { Lockfile } from './lockfile.ts';
 import { LogError, RecordLog, type LogRecovery } from './log.ts';
-import { defaultData } from './row.ts';
+import { defaultData, type Row } from './row.ts';
 import { Transaction } from './transaction.ts';
 
 export interface FileStorageOptions {
@@ -240,35 +240,58 @@ function buildRecordText(commit: Commit, diff: boolean, date?: number): string |
 /**
  * All rows as one record of inserts (compaction, conversion, snapshots), members in the reference's order:
  * tables as its database's table map iterates them, rows as each table's row map does, then the record's
- * and each object's own hash order.
+ * and each object's own hash order. storage/bulk-load.ts builds the same record over several turns.
  */
 export function snapshotRecord(db: Database, comment: string, diff: boolean): JsonObject {
-  const tableNames = shashOrder(shashOrder(shashOrder([...db.tables.keys()])));
+  const tables: [string, JsonObject][] = [];
+  for (const { name, table, rows } of snapshotTables(db)) {
+    const cols = fileColumnOrder(table.schema);
+    const tableJson: JsonObject = {};
+    for (const row of rows) tableJson[row.uuid] = snapshotRowJson(cols, row);
+    tables.push([name, tableJson]);
+  }
+  return snapshotRecordOf(tables, comment, diff);
+}
+
+/**
+ * The non-empty tables of a snapshot in the reference's order, each with its rows (as they are now: rows are
+ * immutable, so the lists stay a consistent snapshot while commits apply) in its row map's order.
+ */
+export function snapshotTables(db: Database): { name: string; table: Table; rows: Row[] }[] {
+  const out: { name: string; table: Table; rows: Row[] }[] = [];
+  for (const name of shashOrder(shashOrder(shashOrder([...db.tables.keys()])))) {
+    const table = db.tables.get(name)!;
+    if (table.rows.size === 0) continue;
+    const rowKeys = [...table.rows.keys()];
+    const uuids = hashMapOrder(rowKeys.map((u) => parseInt(u.slice(0, 8), 16)));
+    const inTableOrder = Array.from(uuids, (i) => rowKeys[i]);
+    const rows = Array.from(hashMapOrder(inTableOrder.map(ovsStringHash)), (k) => table.rows.get(inTableOrder[k])!);
+    out.push({ name, table, rows });
+  }
+  return out;
+}
+
+/** The persistent, non-default columns of one snapshot row in the reference's member order. */
+export function snapshotRowJson(cols: readonly ColumnSchema[], row: Row): JsonObject {
+  const idx: number[] = [];
+  let key = '';
+  for (let i = 0; i < cols.length; i++) {
+    if (isDefault(cols[i].type, row.data[cols[i].index])) continue;
+    idx.push(i);
+    key += String.fromCharCode(i);
+  }
+  const rowJson: JsonObject = {};
+  for (const i of rowMemberOrder(cols, idx, key)) rowJson[cols[i].name] = datumToJson(cols[i].type, row.data[cols[i].index]);
+  return rowJson;
+}
+
+/** A snapshot record of its tables (in snapshotTables' order) and members, in the record's hash order. */
+export function snapshotRecordOf(tables: readonly [string, JsonObject][], comment: string, diff: boolean): JsonObject {
   const keys: string[] = [];
   const values: JsonValue[] = [];
-  for (const tname of tableNames) {
-    const table = db.tables.get(tname)!;
-    if (table.rows.size === 0) continue;
-    const cols = fileColumnOrder(table.schema);
-    const uuids = hashMapOrder([...table.rows.keys()].map((u) => parseInt(u.slice(0, 8), 16)));
-    const rowKeys = [...table.rows.keys()];
-    const inTableOrder = Array.from(uuids, (i) => rowKeys[i]);
-    const tableJson: JsonObject = {};
-    for (const k of hashMapOrder(inTableOrder.map(ovsStringHash))) {
-      const row = table.rows.get(inTableOrder[k])!;
-      const idx: number[] = [];
-      let key = '';
-      for (let i = 0; i < cols.length; i++) {
-        if (isDefault(cols[i].type, row.data[cols[i].index])) continue;
-        idx.push(i);
-        key += String.fromCharCode(i);
-      }
-      const rowJson: JsonObject = {};
-      for (const i of rowMemberOrder(cols, idx, key)) rowJson[cols[i].name] = datumToJson(cols[i].type, row.data[cols[i].index]);
-      tableJson[row.uuid] = rowJson;
-    }
-    keys.push(tname);
-    values.push(tableJson);
+  for (const [name, json] of tables) {
+    keys.push(name);
+    values.push(json);
   }
   keys.push('_comment');
   values.push(comment);
@@ -282,6 +305,8 @@ export function snapshotRecord(db: Database, comment: string, diff: boolean): Js
   for (const k of hashMapOrder(keys.map(nameHash))) rec[keys[k]] = values[k];
   return rec;
 }
+
+export { fileColumnOrder };
 
 /** A record that does not apply, in the reference's words (`syntax "<json>": <tag>: <details>`). */
 function recordError(details: string, syntax?: JsonValue, tag = 'syntax error'): OvsdbError {

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, hash } from 'node:crypto';
 import { parseJson, type JsonObject, type JsonValue } from '../schema/json.ts';
+import { parseJsonChunked, type Slicer } from '../schema/json-chunked.ts';
 import { LogError, ioError } from './log-error.ts';
 import {
   MAGIC_CLUSTERED,
@@ -126,6 +127,8 @@ export interface LogCreateOptions extends Omit<LogOpenOptions, 'writable' | 'pol
 const defaultParse: ParseJson = (text) => parseJson(text);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const READ_CHUNK = 1 << 20;
+/** Records at least this long are read by recordsAsync() over several event-loop turns. */
+const ASYNC_RECORD_BYTES = 512 * 1024;
 const NEW_FILE_MODE = 0o660; // the kernel applies the umask, as the reference's creat() does
 const HEADER_PREFIX = 'OVSDB JSON ';
 
@@ -345,6 +348,34 @@ export class RecordLog {
   }
 
   /**
+   * records() without blocking the event loop: a large record (a snapshot) is hashed, decoded and parsed
+   * over several turns (parseJsonChunked), and the caller's turn may end between records (`slicer`).
+   * The same records, recovery and errors as records().
+   */
+  async *recordsAsync(slicer: Slicer): AsyncGenerator<LogRecord, void, undefined> {
+    if (this.state !== 'reading') throw new Error(`${this.path}: records() may be called once, right after open()`);
+    const reader = new Reader(this.io, this.fd, this.path);
+    let pos = 0;
+    for (;;) {
+      if (slicer.due()) await slicer.yield();
+      const r = await this.readAtAsync(reader, pos, slicer);
+      if (r === null) break;
+      if (!r.ok) {
+        this.stopOnError(pos, r.error, r.torn);
+        return;
+      }
+      pos += r.record.length;
+      this.end = pos;
+      this.lastRecordOffset = r.record.offset;
+      this.nRecords++;
+      this.nSinceOpen++;
+      yield r.record;
+      if (this.state !== 'reading') return;
+    }
+    this.finishReading();
+  }
+
+  /**
    * Ends reading after the records yielded so far (as the reference does when it stops reading a file
    * early): anything after them is cut off before the next append.
    */
@@ -403,6 +434,49 @@ export class RecordLog {
     if (this.end > this.fileSize) this.fileSize = this.end;
     this.nRecords++;
     this.nSinceOpen++;
+    return { offset, length };
+  }
+
+  /**
+   * append() of several records; small ones leave in one write(2) (a follower's entry and commit-index
+   * records, or a backlog of entries). Returns where the first starts and how many bytes all take.
+   */
+  appendMany(texts: readonly string[]): { offset: number; length: number } {
+    const offset = this.end;
+    let total = 0;
+    for (const t of texts) total += t.length;
+    if (texts.length === 1 || total >= BIG_RECORD_CHARS || !nativeWrites.has(this.io)) {
+      for (const t of texts) this.append(t);
+      return { offset, length: this.end - offset };
+    }
+    this.checkWritable();
+    this.truncateIfPending();
+    const prefix = headerPrefix(this.magic);
+    let rec = '';
+    for (const t of texts) {
+      const body = t + '\n';
+      rec += prefix + Buffer.byteLength(body, 'utf8') + ' ' + sha1Hex(body) + '\n' + body;
+    }
+    let length: number;
+    try {
+      length = Buffer.byteLength(rec, 'utf8');
+      const n = fs.writeSync(this.fd, rec, offset, 'utf8');
+      if (n < length) {
+        if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+        writeFully(this.io, this.fd, Buffer.from(rec, 'utf8').subarray(n), offset + n);
+      }
+    } catch (err) {
+      try {
+        this.io.ftruncateSync(this.fd, offset);
+      } catch {
+        this.truncatePending = true;
+      }
+      throw ioError(`${this.path}: write failed`, err);
+    }
+    this.end = offset + length;
+    if (this.end > this.fileSize) this.fileSize = this.end;
+    this.nRecords += texts.length;
+    this.nSinceOpen += texts.length;
     return { offset, length };
   }
 
@@ -532,17 +606,28 @@ export class RecordLog {
       try {
         let batch: Buffer[] = [];
         let batchBytes = 0;
+        const flush = async () => {
+          if (batchBytes === 0) return;
+          await writeFullyAsync(io, fd, Buffer.concat(batch, batchBytes), size);
+          size += batchBytes;
+          batch = [];
+          batchBytes = 0;
+        };
         for (let i = 0; i < records.length; i++) {
-          const rec = encodeRecordAs(records[i]!, this.magic);
+          const text = records[i]!;
+          if (text.length >= SLICED_RECORD_CHARS) {
+            // A snapshot: hashed and written a slice per event-loop turn (one buffer of its size, hashed
+            // in one go, would hold the loop for tens of ms per 10 MB).
+            await flush();
+            size += await writeRecordSlicedAsync(io, fd, text, size, headerPrefix(this.magic));
+            continue;
+          }
+          const rec = encodeRecordAs(text, this.magic);
           batch.push(rec);
           batchBytes += rec.length;
-          if (batchBytes >= READ_CHUNK || i === records.length - 1) {
-            await writeFullyAsync(io, fd, Buffer.concat(batch, batchBytes), size);
-            size += batchBytes;
-            batch = [];
-            batchBytes = 0;
-          }
+          if (batchBytes >= READ_CHUNK) await flush();
         }
+        await flush();
       } catch (err) {
         throw fail('write failed', err);
       }
@@ -659,6 +744,60 @@ export class RecordLog {
     return { ok: true, record: { offset: pos, length: nl + 1 + len, json } };
   }
 
+  /** readAt, with a large body hashed, decoded and parsed in slices. */
+  private async readAtAsync(reader: Reader, pos: number, slicer: Slicer): Promise<ReadResult> {
+    const head = reader.bytes(pos, MAX_HEADER_BYTES);
+    if (head.length === 0) return null;
+    const nl = head.indexOf(0x0a);
+    const line = nl < 0 ? head : head.subarray(0, nl);
+    const hdr: RecordHeader | null = nl < 0 ? null : parseHeaderLine(line);
+    if (hdr === null || typeof hdr.length === 'bigint' || hdr.length < ASYNC_RECORD_BYTES || this.parse !== defaultParse) {
+      return this.readAt(reader, pos);
+    }
+    const bodyStart = pos + nl + 1;
+    const len = hdr.length;
+    if (hdr.magic !== this.magic || bodyStart + len > this.fileSize) return this.readAt(reader, pos);
+    // A reader of its own: the body must stay valid across the turns below.
+    const body = new Reader(this.io, this.fd, this.path).bytes(bodyStart, len);
+    if (body.length < len) return this.readAt(reader, pos);
+    const sha1 = createHash('sha1');
+    for (let at = 0; at < len; at += READ_CHUNK) {
+      sha1.update(body.subarray(at, Math.min(len, at + READ_CHUNK)));
+      if (slicer.due()) await slicer.yield();
+    }
+    const actual = sha1.digest('hex');
+    if (actual !== hdr.sha1) {
+      const msg = `${this.path}: ${len} bytes starting at offset ${bodyStart} have SHA-1 hash ${actual} but should have hash ${hdr.sha1}`;
+      return { ok: false, error: new LogError('syntax error', msg, { offset: pos }), torn: true };
+    }
+    let json: JsonValue;
+    try {
+      let text: string;
+      try {
+        const decoder = new TextDecoder('utf-8', { fatal: true });
+        const parts: string[] = [];
+        for (let at = 0; at < len; at += READ_CHUNK) {
+          const end = Math.min(len, at + READ_CHUNK);
+          parts.push(decoder.decode(body.subarray(at, end), { stream: end < len }));
+          if (slicer.due()) await slicer.yield();
+        }
+        text = parts.join('');
+      } catch {
+        throw new Error('invalid UTF-8 sequence');
+      }
+      json = await parseJsonChunked(text, true, slicer);
+    } catch (err) {
+      const why = errorText(err);
+      const msg = `${this.path}: ${len} bytes starting at offset ${bodyStart} are not valid JSON (${why})`;
+      return { ok: false, error: new LogError('syntax error', msg, { offset: pos }), torn: false };
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json) || typeof json === 'bigint') {
+      const msg = `${this.path}: ${len} bytes starting at offset ${bodyStart} are not a JSON object`;
+      return { ok: false, error: new LogError('syntax error', msg, { offset: pos }), torn: false };
+    }
+    return { ok: true, record: { offset: pos, length: nl + 1 + len, json } };
+  }
+
   /** Offset of the first record at or after `from` whose header parses and whose hash matches, or -1. */
   private findValidRecord(from: number): number {
     const needle = Buffer.from(headerPrefix(this.magic), 'latin1');
@@ -747,6 +886,44 @@ function writeRecordSliced(io: LogFs, fd: number, text: string, position: number
   });
   writeFully(io, fd, Buffer.from('\n'), at);
   return header.length + bodyLen;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** writeRecordSliced without blocking: one slice per event-loop turn, hashed, then written asynchronously. */
+async function writeRecordSlicedAsync(io: LogFs, fd: number, text: string, position: number, prefix: string): Promise<number> {
+  const sha1 = createHash('sha1');
+  let bodyLen = 1;
+  for (let at = 0; at < text.length; ) {
+    const end = sliceEnd(text, at);
+    const bytes = Buffer.from(text.slice(at, end), 'utf8');
+    sha1.update(bytes);
+    bodyLen += bytes.length;
+    at = end;
+    await nextTurn();
+  }
+  sha1.update('\n');
+  const header = Buffer.from(`${prefix}${bodyLen} ${sha1.digest('hex')}\n`, 'latin1');
+  let pos = position;
+  await writeFullyAsync(io, fd, header, pos);
+  pos += header.length;
+  for (let at = 0; at < text.length; ) {
+    const end = sliceEnd(text, at);
+    const bytes = Buffer.from(text.slice(at, end), 'utf8');
+    await writeFullyAsync(io, fd, bytes, pos);
+    pos += bytes.length;
+    at = end;
+  }
+  await writeFullyAsync(io, fd, Buffer.from('\n'), pos);
+  return header.length + bodyLen;
+}
+
+/** The end of the slice of `text` that starts at `at` (never between the halves of a surrogate pair). */
+function sliceEnd(text: string, at: number): number {
+  let end = Math.min(at + RECORD_SLICE_CHARS, text.length);
+  const c = text.charCodeAt(end - 1);
+  if (end < text.length && c >= 0xd800 && c <= 0xdbff) end--;
+  return end;
 }
 
 function writeRecordBuffer(io: LogFs, fd: number, text: string, position: number, magic: string): number {

@@ -93,7 +93,7 @@ describe('clustered database restart', () => {
     await log.appendDurable(records);
     await log.close();
 
-    const member = ClusteredDatabase.open(file, { log: () => {}, autoCompact: false });
+    const member = await ClusteredDatabase.open(file, { log: () => {}, autoCompact: false });
     const seen: string[] = [];
     let attached: Database | null = null;
     const history = new CommitHistory();
@@ -112,7 +112,9 @@ describe('clustered database restart', () => {
       stateChanged: () => {},
       left: () => {},
       crash: () => {},
+      writable: () => {},
     });
+    await member.loaded();
     await member.close();
     expect(seen).toEqual([`attach ${SNAP} rows=0`, `commit ${E[0]} rows=1`, `commit ${E[1]} rows=2`, `commit ${E[2]} rows=3`]);
     // An id older than the newest is found after the restart.

@@ -207,9 +207,9 @@ describe('JsonRpcConnection over a unix socket', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function listen(onConn: (c: JsonRpcConnection) => void, probeInterval = 0): Promise<void> {
+  async function listen(onConn: (c: JsonRpcConnection) => void, probeInterval = 0, chunkedParseChars = 0): Promise<void> {
     server = net.createServer((s) => {
-      const c = new JsonRpcConnection(s, { name: 'unix#0', log, probeInterval });
+      const c = new JsonRpcConnection(s, { name: 'unix#0', log, probeInterval, chunkedParseChars });
       conns.push(c);
       onConn(c);
     });
@@ -284,6 +284,42 @@ describe('JsonRpcConnection over a unix socket', () => {
         '{"id":1,"result":{},"error":null}',
     );
     expect(await first).toBe('{"id":null,"method":"update","params":["o",{}]}');
+  });
+
+  it('parses a large message over several turns; the messages after it keep their order', async () => {
+    const seen: JsonValue[] = [];
+    await listen(
+      (c) =>
+        c.on('message', (m) => {
+          if (m.type !== 'notification') return;
+          seen.push(m.params[0]!);
+          if (m.method === 'last') c.notify('done', []);
+        }),
+      0,
+      1 << 20,
+    );
+    const rows = Object.fromEntries(Array.from({ length: 40000 }, (_, i) => [`r${i}`, { n: i, s: 'x\u00e9' }]));
+    const big = JSON.stringify({ id: null, method: 'big', params: [rows] });
+    expect(big.length).toBeGreaterThan(1 << 20);
+    const small = (k: number) => `{"id":null,"method":"${k === 2 ? 'last' : 'small'}","params":[${k}]}`;
+    // The big message, then two small ones in the same write; then a second big one and its follower.
+    const got = await raw(small(0) + big + small(1) + big + small(2), (g) => g.includes('done'));
+    expect(got).toBe('{"id":null,"method":"done","params":[]}');
+    expect(seen.map((v) => (typeof v === 'number' ? v : Object.keys(v as object).length))).toEqual([0, 40000, 1, 40000, 2]);
+    expect(seen[1]).toEqual(rows);
+  });
+
+  it('a malformed large message is the same protocol error as a small one', async () => {
+    await listen(() => {}, 0, 1 << 20);
+    const bad = JSON.stringify({ id: null, method: 'big', params: [Array.from({ length: 200000 }, (_, i) => i)] }).replace('199999', '1999x9');
+    expect(await raw(bad)).toBe('');
+    let want = '';
+    try {
+      parseJson(bad);
+    } catch (e) {
+      want = (e as Error).message;
+    }
+    expect(logs).toEqual([`jsonrpc|WARN|unix#0: error parsing stream: ${want}`, 'reconnect|WARN|unix#0: connection dropped (Protocol error)']);
   });
 
   it('closes only the bad connection, logging like OVS', async () => {

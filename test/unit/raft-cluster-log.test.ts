@@ -270,6 +270,61 @@ describe('ClusterLog', () => {
     expect(state.term).toBe(0);
   });
 
+  it('openAsync: the state, logs and errors open() gives, a large snapshot read over several turns', async () => {
+    const rows = Object.fromEntries(Array.from({ length: 20000 }, (_, i) => [`${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`, { name: `r${i}` }]));
+    const big: MemberHeader = { ...HEADER, snapshot: { ...HEADER.snapshot, data: [SCHEMA, { T: rows }] } };
+    const write = (header: MemberHeader, recs: LogRecord[]) =>
+      fs.writeFileSync(file, Buffer.concat([headerText(header), ...recs.map(recordText)].map((t) => encodeRecordAs(t, MAGIC_CLUSTERED))));
+    const outcome = async (open: () => Promise<{ log: ClusterLog; state: unknown }>) => {
+      try {
+        const { log, state } = await open();
+        await log.close();
+        return JSON.stringify(state, (_k, v: unknown) => (v instanceof Map ? [...v] : v));
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    const cases: [MemberHeader, LogRecord[]][] = [
+      [big, [{ type: 'vote', term: 1, vote: A }, entry(1, 2), entry(1, 3), { type: 'commit_index', commitIndex: 2 }]],
+      [big, [entry(1, 3)]],
+      [HEADER, [entry(1, 2, { servers: new Map([[B, 'unix:b']]) })]],
+    ];
+    for (const [header, recs] of cases) {
+      write(header, recs);
+      const logs: string[] = [];
+      const want = await outcome(() => Promise.resolve(ClusterLog.open(file, { lock: false, onLog: (l, m) => logs.push(`${l} ${m}`) })));
+      const wantLogs = logs.splice(0);
+      expect(await outcome(() => ClusterLog.openAsync(file, { lock: false, onLog: (l, m) => logs.push(`${l} ${m}`) }))).toBe(want);
+      expect(logs).toEqual(wantLogs);
+    }
+    // A torn tail after the large header.
+    write(big, [entry(1, 2)]);
+    fs.appendFileSync(file, 'OVSDB CLUSTER 99 0123');
+    const logs: string[] = [];
+    const { log, state } = await ClusterLog.openAsync(file, { lock: false, onLog: (l, m) => logs.push(`${l} ${m}`) });
+    expect(state.entries).toHaveLength(1);
+    expect(logs[0]).toMatch(/^WARN .*bytes of an incomplete last record dropped/);
+    await log.close();
+  });
+
+  it('a long run of appends is written over several turns, in order, and durable() waits for all of it', async () => {
+    const log = ClusterLog.create(file, HEADER, [], { lock: false });
+    const recs = Array.from({ length: 6000 }, (_, k) => entry(1, k + 2, { data: [null, { T: { [`${k.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`]: { name: `n${k}` } } }], eid: E2 }));
+    const sizeBefore = fs.statSync(file).size;
+    const seq = log.appendAll(recs);
+    const sizeAfterCall = fs.statSync(file).size;
+    log.append({ type: 'commit_index', commitIndex: 6001 });
+    await log.durable(seq + 1);
+    await log.close();
+    expect(sizeAfterCall).toBeGreaterThan(sizeBefore); // the first part at once
+    const { log: again, state } = ClusterLog.open(file, { lock: false });
+    expect(state.entries).toHaveLength(6000);
+    expect(state.commitIndex).toBe(6001);
+    await again.close();
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((_, i) => i % 2 === 1);
+    expect(lines.slice(1)).toEqual([...recs.map(recordText), recordText({ type: 'commit_index', commitIndex: 6001 })]);
+  });
+
   it('a joining file: state from the header only; what follows is cut at the next append', async () => {
     fs.writeFileSync(
       file,
