@@ -4,74 +4,13 @@
 // column `ovsdb-tool create-cluster` names in its ephemeral-column warning, which stray member a parse error
 // names).
 //
-// The observable rules (checked against ovsdb-tool/ovsdb-server 3.1 output, test/unit/ovs-hash-order.test.ts):
-// a key's hash is 32-bit MurmurHash3 (x86_32, seed 0) of its UTF-8 bytes; the table starts with one bucket
-// and, when an insertion leaves more than two keys per bucket, grows to the power of two ≥ n/2 (at least
-// four buckets), re-adding keys bucket by bucket; a key goes to the front of its bucket's chain; iteration
-// walks the buckets in index order and each chain front to back.
+// The hash and the map's growth rules are schema/ovs-order.ts's (checked against ovsdb-tool/ovsdb-server 3.1
+// output, test/unit/ovs-hash-order.test.ts); this module adds the Raft/tool-facing helpers.
 
 import { formatNumber, type JsonValue } from './json.ts';
+import { hashMapOrder, ovsStringHash } from './ovs-order.ts';
 
-const C1 = 0xcc9e2d51;
-const C2 = 0x1b873593;
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
-}
-
-function mixBlock(h: number, k: number): number {
-  if (k !== 0) {
-    k = Math.imul(k, C1);
-    k = rotl(k >>> 0, 15);
-    k = Math.imul(k, C2) >>> 0;
-    h = (h ^ k) >>> 0;
-  }
-  h = rotl(h, 13);
-  return (Math.imul(h, 5) + 0xe6546b64) >>> 0;
-}
-
-function finish(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-const encoder = new TextEncoder();
-
-/** The 32-bit hash OVS gives a string key. */
-export function ovsStringHash(s: string): number {
-  const b = encoder.encode(s);
-  const n = b.length;
-  let h = 0;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) h = mixBlock(h, (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0);
-  if (i < n) {
-    let t = 0;
-    for (let j = 0; i + j < n; j++) t |= b[i + j]! << (8 * j);
-    h = mixBlock(h, t >>> 0);
-  }
-  return finish((h ^ n) >>> 0);
-}
-
-function maskFor(n: number): number {
-  let m = Math.floor(n / 2);
-  m |= m >>> 1;
-  m |= m >>> 2;
-  m |= m >>> 4;
-  m |= m >>> 8;
-  m |= m >>> 16;
-  m |= (m & 1) << 1;
-  return m >>> 0;
-}
-
-interface Node {
-  readonly key: string;
-  readonly hash: number;
-  next: Node | null;
-}
+export { ovsStringHash };
 
 /**
  * The iteration order of a table into which `keys` were inserted in the given order (duplicates: the first
@@ -79,39 +18,9 @@ interface Node {
  * that many keys before the first insertion (what copying a set does).
  */
 export function ovsHashOrder(keys: Iterable<string>, reserve = 0): string[] {
-  let mask = reserve > 0 ? maskFor(reserve) : 0;
-  let buckets: (Node | null)[] = new Array<Node | null>(mask + 1).fill(null);
-  let n = 0;
-  const seen = new Set<string>();
-  for (const key of keys) {
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const hash = ovsStringHash(key);
-    const b = hash & mask;
-    buckets[b] = { key, hash, next: buckets[b] ?? null };
-    n++;
-    if (Math.floor(n / 2) > mask) {
-      const newMask = maskFor(n);
-      if (newMask > mask) {
-        const next: (Node | null)[] = new Array<Node | null>(newMask + 1).fill(null);
-        for (let i = 0; i <= mask; i++) {
-          let node = buckets[i] ?? null;
-          while (node !== null) {
-            const following: Node | null = node.next;
-            const nb = node.hash & newMask;
-            node.next = next[nb] ?? null;
-            next[nb] = node;
-            node = following;
-          }
-        }
-        buckets = next;
-        mask = newMask;
-      }
-    }
-  }
-  const out: string[] = [];
-  for (const head of buckets) for (let node = head; node !== null; node = node.next) out.push(node.key);
-  return out;
+  const unique = [...new Set(keys)];
+  const order = hashMapOrder(unique.map(ovsStringHash), reserve);
+  return Array.from(order, (i) => unique[i]!);
 }
 
 const memo = new Map<string, readonly string[]>();

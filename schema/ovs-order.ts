@@ -92,13 +92,14 @@ function maskFor(n: number): number {
 
 /**
  * The iteration order of a hash map after inserting items with these hashes in this order: a permutation
- * of 0..n-1.
+ * of 0..n-1. `reserve`: the map was sized for that many items before the first insertion (as copying a
+ * set does).
  */
-export function hashMapOrder(hashes: ArrayLike<number>): Int32Array {
+export function hashMapOrder(hashes: ArrayLike<number>, reserve = 0): Int32Array {
   const n = hashes.length;
   const next = new Int32Array(n);
-  let mask = 0;
-  let heads = new Int32Array(1).fill(-1);
+  let mask = reserve > 0 ? maskFor(reserve) : 0;
+  let heads = new Int32Array(mask + 1).fill(-1);
   for (let i = 0; i < n; i++) {
     const b = hashes[i] & mask;
     next[i] = heads[b];
