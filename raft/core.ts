@@ -17,7 +17,8 @@
  * ## The loop (etcd-style: inputs, then drain ready())
  *   Inputs:
  *     tick(now)                     the clock moved; runs due timers. Call it when nextTimeout() is reached and
- *                                   before other inputs of a turn (the core's clock is the latest tick's `now`).
+ *                                   before other inputs of a turn (the core's clock is the latest tick's `now`),
+ *                                   or clock(now) before the inputs and tick(now) after them (timers last).
  *     receive(session, msg)         a decoded Raft message arrived on a session. The envelope checks of §2.2 run
  *                                   here (wrong cluster / misrouted → dropped with a log line; an unknown cid is
  *                                   learned), and the session learns its peer sid from its first message.
@@ -646,6 +647,16 @@ export class RaftCore {
 
   // ===========================================================================================================
   // Inputs
+
+  /**
+   * The clock moved, without running the timers yet: the inputs of this turn are handled first, then
+   * tick(). As the reference's raft_run handles its connections before its timeouts, messages that waited
+   * while the process was stalled (GC, SIGSTOP, a busy machine) reset the election timer before it is
+   * found expired.
+   */
+  clock(now: number): void {
+    this.advance(now);
+  }
 
   tick(now: number): void {
     this.advance(now);

@@ -8,9 +8,9 @@
 // to the rows it would otherwise get). Rows are shared, immutable objects: a row the database still holds
 // costs the history nothing, but the old version of an updated or deleted row lives as long as its entry,
 // which is what `maxBytes` bounds (one 64 MiB update would otherwise stay in memory 100 commits long).
-// The reference's own bound (raft.md §3.4) applies too: commits are dropped from the front while their old
-// and new rows hold more atoms than the database, one always kept; a clustered or relay history that starts
-// from a snapshot counts it as its first commit. The id of the last commit dropped stays findable
+// Clustered and relay databases also get the reference's own bound (raft.md §3.4, `boundByAtoms`): commits
+// are dropped from the front while their old and new rows hold more atoms than the database, one always
+// kept; a history that starts from a snapshot counts it as its first commit. The id of the last commit dropped stays findable
 // (everything after it is kept), where the reference finds only the ids of the commits it keeps.
 //
 // A history starts (and restarts after clear()) at a fresh random id, never the all-zero one: a client that
@@ -40,6 +40,13 @@ export interface CommitHistoryOptions {
    * always answers `[false, 00000000-…, <initial>]` and update3 carries the all-zero id.
    */
   readonly disabled?: boolean;
+  /**
+   * The reference's bound for the histories it keeps (clustered and relay databases): the kept commits'
+   * old and new rows hold at most as many atoms as the database (record()'s `dbAtoms`), one always kept.
+   * Standalone histories, ours alone, keep the bounds above only: a small database with large transactions
+   * would otherwise keep almost nothing.
+   */
+  readonly boundByAtoms?: boolean;
 }
 
 interface Entry {
@@ -102,6 +109,7 @@ export class CommitHistory {
   private rowChanges = 0;
   private bytes = 0;
   private atomCount = 0;
+  private readonly boundByAtoms: boolean;
   private base: string = newUuid();
   private last = this.base;
   private enabledValue = true;
@@ -110,6 +118,7 @@ export class CommitHistory {
     this.maxCommits = Math.max(0, opts.maxCommits ?? DEFAULT_HISTORY_COMMITS);
     this.maxRowChanges = Math.max(0, opts.maxRowChanges ?? DEFAULT_HISTORY_ROW_CHANGES);
     this.maxBytes = Math.max(0, opts.maxBytes ?? DEFAULT_HISTORY_BYTES);
+    this.boundByAtoms = opts.boundByAtoms ?? false;
     if (opts.disabled) this.setEnabled(false);
   }
 
@@ -176,7 +185,7 @@ export class CommitHistory {
     this.rowChanges += n;
     this.bytes += bytes;
     this.atomCount += atoms;
-    const maxAtoms = dbAtoms ?? Infinity;
+    const maxAtoms = this.boundByAtoms ? (dbAtoms ?? Infinity) : Infinity;
     while (
       this.size > this.maxCommits ||
       this.rowChanges > this.maxRowChanges ||

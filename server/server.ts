@@ -104,7 +104,10 @@ export class OvsdbServer {
       db,
       storage,
       // --standalone-history=off concerns standalone databases only (relays and clusters keep theirs).
-      history: new CommitHistory({ disabled: model.kind === 'standalone' && this.opts.standaloneHistory === false }),
+      history: new CommitHistory({
+        disabled: model.kind === 'standalone' && this.opts.standaloneHistory === false,
+        boundByAtoms: model.kind !== 'standalone',
+      }),
       monitors: new MonitorSet(db),
       triggers: new Set(),
     };

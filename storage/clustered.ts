@@ -455,8 +455,11 @@ export class ClusteredDatabase {
   /** Runs one input against the core, then drains its output. */
   private input<T>(fn: () => T): T | undefined {
     if (this.closed) return undefined;
-    this.core.tick(now());
+    // Timers after the input (see RaftCore.clock): a message that waited out a stall counts first.
+    const t = now();
+    this.core.clock(t);
     const r = fn();
+    this.core.tick(t);
     this.pump();
     return r;
   }

@@ -16,7 +16,7 @@ import type { Commit, Database } from '../../storage/database.ts';
 import { CommitHistory } from '../../server/history.ts';
 import { Fixture, txnId, U1, U2, U3 } from './monitor-util.ts';
 
-describe('history bound by atoms', () => {
+describe('history bound by atoms (clustered and relay databases)', () => {
   it('keeps commits while they hold no more atoms than the database, and always the newest', () => {
     const f = new Fixture({}, true);
     f.history.clear(txnId(0), f.db.atoms); // the (empty) snapshot: one commit of 0 atoms
@@ -47,12 +47,18 @@ describe('history bound by atoms', () => {
     expect(f.history.size).toBe(100);
   });
 
-  it('a history not started from a snapshot (standalone) has no snapshot commit', () => {
+  it('a history not started from a snapshot has no snapshot commit', () => {
     const f = new Fixture({}, true);
     f.insert('T', U1, { x: 1, name: 'a' });
     const one = f.db.atoms;
     f.insert('T', U2, { x: 2, name: 'b' });
     expect([f.history.size, f.history.atoms()]).toEqual([2, 2 * one]);
+  });
+  it('without the bound (standalone), only the commit, row-change and byte bounds apply', () => {
+    const f = new Fixture();
+    f.insert('T', U1, { x: 1, name: 'a' });
+    for (let i = 0; i < 5; i++) f.update('T', U1, { x: 10 + i });
+    expect(f.history.size).toBe(6);
   });
 });
 
@@ -96,7 +102,7 @@ describe('clustered database restart', () => {
     const member = await ClusteredDatabase.open(file, { log: () => {}, autoCompact: false });
     const seen: string[] = [];
     let attached: Database | null = null;
-    const history = new CommitHistory();
+    const history = new CommitHistory({ boundByAtoms: true });
     member.start({
       attach: (db, eid) => {
         attached = db;

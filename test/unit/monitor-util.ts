@@ -45,7 +45,7 @@ export class Fixture {
   constructor(historyOpts?: ConstructorParameters<typeof CommitHistory>[0], boundByAtoms = false) {
     this.db = createDatabase(MON_SCHEMA);
     this.set = new MonitorSet(this.db);
-    this.history = new CommitHistory(historyOpts);
+    this.history = new CommitHistory({ ...historyOpts, boundByAtoms });
     this.db.onCommit((c) => {
       const id = txnId(++this.commits);
       this.history.record(id, c, boundByAtoms ? this.db.atoms : undefined);
