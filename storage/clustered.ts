@@ -185,6 +185,8 @@ export class ClusteredDatabase {
   /** A snapshot or a converted database is being built (its item is out of the queue already). */
   private loadingContents = false;
   private wakeScheduled = false;
+  /** precheck() said no since the last wake: some write waits for it to say yes. */
+  private writesHeld = false;
   /** The index and eid of what `db` holds (behind the core's applied index while the queue drains). */
   private appliedIndex_ = 0;
   private appliedEid_: Uuid | null = null;
@@ -320,7 +322,9 @@ export class ClusteredDatabase {
    * no proposal of this member is in flight (the reference's ovsdb_txn_precheck_prereq, plus the latter).
    */
   precheck(): boolean {
-    return this.waiters.size === 0 && this.logApplied();
+    const ok = this.waiters.size === 0 && this.logApplied();
+    if (!ok) this.writesHeld = true;
+    return ok;
   }
 
   /** Whether `db` reflects every data entry in the log (§3.3: transactions run only then). */
@@ -347,11 +351,15 @@ export class ClusteredDatabase {
 
   /** Tells the host, once per turn, when precheck() may have turned true without a commit. */
   private wake(): void {
-    if (this.wakeScheduled) return;
+    if (this.wakeScheduled || !this.writesHeld) return;
     this.wakeScheduled = true;
-    queueMicrotask(() => {
+    // A later turn, never a microtask: the writes it retries may fail at once again (no leader), and a
+    // microtask chain of retries would starve the member's I/O and timers.
+    setImmediate(() => {
       this.wakeScheduled = false;
-      if (!this.closed && this.precheck()) this.host?.writable();
+      if (this.closed || !this.precheck()) return;
+      this.writesHeld = false;
+      this.host?.writable();
     });
   }
 
@@ -734,7 +742,8 @@ export class ClusteredDatabase {
     if (w === undefined) return;
     this.waiters.delete(eid);
     w.resolve(o);
-    this.wake();
+    // Without a leader the failed write waits for one (server/cluster.ts retries it); so do held writes.
+    if (o.ok || o.status !== 'not leader') this.wake();
   }
 
   private syncTransport(): void {

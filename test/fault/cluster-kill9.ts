@@ -54,7 +54,12 @@ export async function killLeaderRounds(lab: ClusterLab, impls: Impl[], rounds: n
       await leader.kill9();
       killed[leader.impl]++;
       const mid = writer.acked.size;
-      await waitFor(() => writer.acked.size >= mid + perPhase, `round ${round}: writes after killing ${leader.name} (${leader.impl})`, 60_000);
+      try {
+        await waitFor(() => writer.acked.size >= mid + perPhase, `round ${round}: writes after killing ${leader.name} (${leader.impl})`, 60_000);
+      } catch (e) {
+        const diags = await Promise.all(lab.members.map((m) => m.diag(30)));
+        throw new Error(`${(e as Error).message} (writer errors ${JSON.stringify([...writer.errors])})\n${diags.join('\n')}`);
+      }
       for (const m of delayed) await m.appctl('cluster/failure-test', 'clear');
       await leader.start();
       await waitStable(lab, { expectServers: impls.length });

@@ -195,7 +195,19 @@ export class Member {
   /** The end of the member's log file and its cluster/status, for failure messages. */
   async diag(lines = 40): Promise<string> {
     const status = this.running ? await this.appctl('cluster/status', this.lab.dbName) : null;
-    return `--- ${this.name} (${this.impl}) log:\n${this.log().split('\n').slice(-lines).join('\n')}\n--- status:\n${status?.stdout ?? '(not running)'}`;
+    // Election lines left out: a member that cannot win repeats them every second.
+    const log = this.log().split('\n').filter((l) => !/starting election$/.test(l)).slice(-lines).join('\n');
+    let st = status === null ? '(not running)' : `${status.stdout}${status.stderr}${status.code !== 0 ? `(exit ${status.code})` : ''}`;
+    if (status !== null && status.code !== 0) {
+      try {
+        const stat = fs.readFileSync(`/proc/${this.pid}/stat`, 'utf8').split(' ');
+        st += ` state ${stat[2]} utime ${stat[13]} stime ${stat[14]}`;
+        if (process.env.CLUSTER_DIAG_REPORT) process.kill(this.pid, 'SIGUSR2');
+      } catch {
+        /* gone */
+      }
+    }
+    return `--- ${this.name} (${this.impl}) log:\n${log}\n--- status:\n${st}`;
   }
 
   /** One transaction with the real ovsdb-client; the parsed result array. */
