@@ -84,6 +84,9 @@ export async function killLeaderRounds(lab: ClusterLab, impls: Impl[], rounds: n
   console.log(`kill -9 the leader, ${impls.join('/')}: ${JSON.stringify(result)}; errors ${JSON.stringify([...writer.errors])}`);
   expect({ lost: a.lost, ackedDuplicated: a.ackedDuplicated, invented: a.invented, errors: [...writer.errors] }).toEqual({ lost: [], ackedDuplicated: [], invented: [], errors: [] });
   const check = await lab.checkCluster();
-  expect({ code: check.code, stdout: check.stdout, stderr: check.stderr }).toEqual({ code: 0, stdout: '', stderr: '' });
+  // A follower's uncommitted tail replaced by a new leader's entries is normal Raft ("this can happen, but it
+  // is unusual", says check-cluster, which fails only if a leader's or a committed entry was truncated).
+  const stdout = check.stdout.split('\n').filter((l) => l !== '' && !/^\S+: record \d+ truncates log from \d+ to \d+ entries$/.test(l));
+  expect({ code: check.code, stdout, stderr: check.stderr }).toEqual({ code: 0, stdout: [], stderr: '' });
   return result;
 }

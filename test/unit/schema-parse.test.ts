@@ -195,15 +195,24 @@ async function realGetSchema(schemaFile: string, tag: string): Promise<JsonValue
       if (i > 2000 || server.exitCode !== null) throw new Error('ovsdb-server did not start');
       await new Promise((r) => setTimeout(r, 5));
     }
-    const out = await new Promise<string>((resolve, reject) => {
-      const c = spawn('ovsdb-client', ['get-schema', `unix:${sock}`, name], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let text = '';
-      let errText = '';
-      c.stdout.on('data', (d: Buffer) => (text += d.toString()));
-      c.stderr.on('data', (d: Buffer) => (errText += d.toString()));
-      c.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(errText))));
-    });
-    return parseJson(out);
+    const getSchema = () =>
+      new Promise<string>((resolve, reject) => {
+        const c = spawn('ovsdb-client', ['get-schema', `unix:${sock}`, name], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let text = '';
+        let errText = '';
+        c.stdout.on('data', (d: Buffer) => (text += d.toString()));
+        c.stderr.on('data', (d: Buffer) => (errText += d.toString()));
+        c.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(errText))));
+      });
+    // The socket file appears at bind(), a moment before listen(): a connection in between is refused.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return parseJson(await getSchema());
+      } catch (e) {
+        if (attempt >= 100 || !(e as Error).message.includes('Connection refused')) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
   } finally {
     server.kill('SIGTERM');
     await exited;
