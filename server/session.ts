@@ -266,19 +266,17 @@ export class Session implements LockHolder {
     const served = pt.served;
     if (this.server.databases.get(served.name) !== served) return;
     if (served.model.canExecute?.() === false) {
-      if (!this.pending.has(key)) {
-        this.pending.set(key, pt);
-        served.triggers.add(pt);
-      }
+      // A retried write is pending already but no longer a trigger: it must become one again.
+      this.pending.set(key, pt);
+      served.triggers.add(pt);
       return;
     }
     const writer = served.model.writer;
     if (writer?.precheck !== undefined && !writer.precheck() && mayWrite(pt.ops)) {
       // Executing it now would only build a proposal bound to fail: wait for the change.
-      if (!this.pending.has(key)) {
-        this.pending.set(key, pt);
-        served.triggers.add(pt);
-      }
+      // A retried write is pending already but no longer a trigger: it must become one again.
+      this.pending.set(key, pt);
+      served.triggers.add(pt);
       return;
     }
     const out = execute(served.db, pt.ops, {
@@ -290,10 +288,9 @@ export class Session implements LockHolder {
       forwardWrites: writer?.mode === 'forward',
     });
     if (out.kind === 'blocked') {
-      if (!this.pending.has(key)) {
-        this.pending.set(key, pt);
-        served.triggers.add(pt);
-      }
+      // A retried write is pending already but no longer a trigger: it must become one again.
+      this.pending.set(key, pt);
+      served.triggers.add(pt);
       if (out.timeoutMs !== null) pt.arm(out.timeoutMs);
       return;
     }

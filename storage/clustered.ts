@@ -704,6 +704,18 @@ export class ClusteredDatabase {
   /** Contents are at `index` now: complete what waited for that. */
   private applied(index: number, proposals = true): void {
     if (proposals) for (const w of this.takeAppliedWaiters(index)) w.resolve({ ok: true });
+    this.settleLogApplied(index);
+  }
+
+  /**
+   * whenLogApplied() waiters: those whose target index is applied, and all of them once the log holds no
+   * unapplied data entry (the entries they waited for may have been truncated by a new leader instead).
+   */
+  private settleLogApplied(index: number): void {
+    if (this.logAppliedWaiters.length > 0 && this.logApplied()) {
+      for (const w of this.logAppliedWaiters.splice(0)) w.resolve();
+      return;
+    }
     if (this.logAppliedWaiters.length > 0) {
       const ready = this.logAppliedWaiters.filter((w) => w.index <= index);
       if (ready.length > 0) {
@@ -781,6 +793,7 @@ export class ClusteredDatabase {
   /** Tells the host when anything the `_Server` row shows changed. */
   private noticeState(): void {
     if (this.host === null) return;
+    this.settleLogApplied(this.appliedIndex_);
     const c = this.core;
     const key = `${c.isConnected()}|${this.contentsReady()}|${c.isLeader()}|${this.appliedIndex_}|${c.cid()}|${c.leader()}|${c.electionTimer()}|${this.logApplied()}`;
     if (key === this.lastState) return;

@@ -39,6 +39,21 @@ const CASES: Case[] = [
   { impls: ['c', 'ours', 'ours'], cut: 'leader' }, // a C leader cut off from two ours members
 ];
 
+/** `p`, or an error with every member's diagnostics after 30 s. */
+async function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void Promise.all(lab!.members.map((m) => m.diag(30))).then((d) => reject(new Error(`no ${what} in 30 s\n${d.join('\n')}`)));
+    }, 30_000);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function names(m: Member): Promise<Set<string>> {
   return new Set((await m.select('T', ['name'])).map((r) => r.name as string));
 }
@@ -100,10 +115,10 @@ describe('a member cut off by link proxies, then healed', () => {
       const atHeal = writer.acked.size;
       await waitFor(() => writer.acked.size >= atHeal + 20, 'writes after the heal', 60_000);
       await writer.stop();
-      await directWrite;
+      await within(directWrite, 'the reply to the write sent to the cut-off member');
       expect(directReply).toEqual([{ uuid: ['uuid', expect.any(String)] }]);
       direct.close();
-      await read;
+      await within(read, 'the reply to the read sent to the cut-off member');
       expect(readReply).toEqual([{ rows: expect.any(Array) }]);
       reader.close();
       writer.acked.add('w-direct');
