@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { OvsdbError } from '../schema/error.ts';
 import { isId } from '../schema/atom.ts';
-import { parseJson, stringifySorted, type JsonObject, type JsonValue } from '../schema/json.ts';
-import { ovsHashOrder, stringifyOvsOrder } from '../schema/ovs-hash-order.ts';
+import { parseJson, stringifyHashed, stringifySorted, type JsonObject, type JsonValue } from '../schema/json.ts';
+import { ovsHashOrder } from '../schema/ovs-hash-order.ts';
 import { parseSchema, schemaToJson } from '../schema/schema.ts';
 import { snapshotRecord } from '../storage/file.ts';
 import { MAGIC_CLUSTERED, MAGIC_STANDALONE } from '../storage/log-header.ts';
@@ -592,7 +592,7 @@ export function clusterToStandalone(args: readonly string[], io: ClusterToolIo):
   }
   let pos = 0;
   const write = (json: JsonValue) => {
-    const rec = encodeRecord(stringifyOvsOrder(json));
+    const rec = encodeRecord(stringifyHashed(json));
     fs.writeSync(fd, rec, 0, rec.length, pos);
     pos += rec.length;
   };

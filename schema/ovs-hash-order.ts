@@ -7,7 +7,6 @@
 // The hash and the map's growth rules are schema/ovs-order.ts's (checked against ovsdb-tool/ovsdb-server 3.1
 // output, test/unit/ovs-hash-order.test.ts); this module adds the Raft/tool-facing helpers.
 
-import { formatNumber, type JsonValue } from './json.ts';
 import { hashMapOrder, ovsStringHash } from './ovs-order.ts';
 
 export { ovsStringHash };
@@ -39,50 +38,4 @@ export function ovsMemberOrder(keys: readonly string[]): readonly string[] {
     memo.set(sig, order);
   }
   return order;
-}
-
-/**
- * Compact JSON as OVS writes a value it parsed (members in its hash order of the order parsed, numbers as
- * it prints them): what `ovsdb-tool cluster-to-standalone` copies into a standalone file.
- */
-export function stringifyOvsOrder(v: JsonValue): string {
-  const out: string[] = [];
-  writeOvs(v, out);
-  return out.join('');
-}
-
-function writeOvs(v: JsonValue, out: string[]): void {
-  switch (typeof v) {
-    case 'string':
-      out.push(JSON.stringify(v));
-      return;
-    case 'number':
-      out.push(formatNumber(v));
-      return;
-    case 'bigint':
-      out.push(v.toString());
-      return;
-    case 'boolean':
-      out.push(v ? 'true' : 'false');
-      return;
-    default:
-      break;
-  }
-  if (v === null) out.push('null');
-  else if (Array.isArray(v)) {
-    out.push('[');
-    v.forEach((e, k) => {
-      if (k > 0) out.push(',');
-      writeOvs(e, out);
-    });
-    out.push(']');
-  } else {
-    out.push('{');
-    ovsHashOrder(Object.keys(v)).forEach((k, i) => {
-      if (i > 0) out.push(',');
-      out.push(JSON.stringify(k), ':');
-      writeOvs(v[k]!, out);
-    });
-    out.push('}');
-  }
 }

@@ -1,7 +1,7 @@
 // OVS's member order (its hash tables' iteration order), checked against output of the real 3.1 programs.
 import { describe, expect, it } from 'vitest';
-import { ovsHashOrder, ovsMemberOrder, ovsStringHash, stringifyOvsOrder } from '../../schema/ovs-hash-order.ts';
-import { parseJson } from '../../schema/json.ts';
+import { ovsHashOrder, ovsMemberOrder, ovsStringHash } from '../../schema/ovs-hash-order.ts';
+import { parseJson, stringifyHashed } from '../../schema/json.ts';
 
 describe('ovsHashOrder', () => {
   it('orders a Raft header as ovsdb-tool create-cluster writes it (raft.md §1.10)', () => {
@@ -42,10 +42,10 @@ describe('ovsHashOrder', () => {
     expect(ovsStringHash('é')).not.toBe(ovsStringHash('e'));
   });
 
-  it('stringifyOvsOrder writes a parsed value as cluster-to-standalone copies it', () => {
+  it('stringifyHashed (json.ts) writes a parsed value as cluster-to-standalone copies it', () => {
     const v = parseJson('{"name":"Ex","tables":{"T":{"columns":{"e":{"type":"string"},"n":{"type":"integer"},"name":{"type":"string"}}}},"version":"1.0.0"}');
-    expect(stringifyOvsOrder(v)).toBe('{"name":"Ex","version":"1.0.0","tables":{"T":{"columns":{"name":{"type":"string"},"e":{"type":"string"},"n":{"type":"integer"}}}}}');
-    expect(stringifyOvsOrder(parseJson('{"T":{"ff7492b1-52c5-48ac-bb30-4771f223b127":{"n":1,"name":"one"}},"_comment":"first","_date":1796197055017,"_is_diff":true}'))).toBe(
+    expect(stringifyHashed(v)).toBe('{"name":"Ex","version":"1.0.0","tables":{"T":{"columns":{"name":{"type":"string"},"e":{"type":"string"},"n":{"type":"integer"}}}}}');
+    expect(stringifyHashed(parseJson('{"T":{"ff7492b1-52c5-48ac-bb30-4771f223b127":{"n":1,"name":"one"}},"_comment":"first","_date":1796197055017,"_is_diff":true}'))).toBe(
       '{"_date":1796197055017,"_is_diff":true,"T":{"ff7492b1-52c5-48ac-bb30-4771f223b127":{"name":"one","n":1}},"_comment":"first"}',
     );
   });
