@@ -208,10 +208,10 @@ export class CommitHistory {
 
   /**
    * Forgets everything (the database was replaced): no old txn id will be found again. The new history
-   * starts at `startId` when given (a clustered database: its snapshot's eid), else at a fresh id. With
-   * `snapshotAtoms` (clustered and relay databases: the atoms of the contents the history starts from), the
-   * starting point is the history's first commit, as the reference counts a snapshot (txn-history 1 and
-   * txn-history-atoms the database's after a restart; the first commits after it evict it).
+   * starts at `startId` when given (a clustered database: its snapshot's eid), else at a fresh id. Bound by
+   * atoms, with `snapshotAtoms` (the atoms of the contents the history starts from), the starting point is
+   * the history's first commit, as the reference counts a snapshot (txn-history 1 and txn-history-atoms the
+   * database's after a restart; the first commits after it evict it).
    */
   clear(startId?: string, snapshotAtoms?: number): void {
     this.entries = [];
@@ -220,7 +220,7 @@ export class CommitHistory {
     this.bytes = 0;
     this.atomCount = 0;
     this.base = this.last = this.enabledValue ? (startId ?? newUuid()) : ZERO_UUID;
-    if (snapshotAtoms !== undefined && this.enabledValue) {
+    if (this.boundByAtoms && snapshotAtoms !== undefined && this.enabledValue) {
       this.entries.push({ txnId: this.base, tables: new Map(), rowChanges: 0, bytes: 0, atoms: snapshotAtoms });
       this.atomCount = snapshotAtoms;
     }

@@ -180,7 +180,7 @@ export class OvsdbServer {
     for (const s of [...this.sessions]) s.databaseRemoved(served, reason);
     served.db = db;
     served.monitors = new MonitorSet(db);
-    served.history.clear(txnId, served.model.kind === 'standalone' ? undefined : db.atoms);
+    served.history.clear(txnId, db.atoms);
     this.refreshServerDb();
   }
 

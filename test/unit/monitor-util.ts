@@ -48,7 +48,7 @@ export class Fixture {
     this.history = new CommitHistory({ ...historyOpts, boundByAtoms });
     this.db.onCommit((c) => {
       const id = txnId(++this.commits);
-      this.history.record(id, c, boundByAtoms ? this.db.atoms : undefined);
+      this.history.record(id, c, this.db.atoms);
       this.set.onCommit(c, id);
     });
   }
