@@ -38,8 +38,6 @@ const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
  * else wakes it (a leader appearing or a commit do): the leader may be known but momentarily unreachable.
  */
 const NOT_LEADER_RETRY_MS = 500;
-/** The safety-net retry of transactions held for the log to be applied or a proposal to finish (see held()). */
-const HELD_RETRY_MS = 50;
 
 export interface ClusterModelOptions {
   readonly server: OvsdbServer;
@@ -61,7 +59,7 @@ export class ClusterModel implements DatabaseModel {
     readonly member: ClusteredDatabase,
     private readonly opts: ClusterModelOptions,
   ) {
-    this.writer = { mode: 'propose', submit: (req, done) => this.submit(req, done), precheck: () => this.held(member.precheck()) };
+    this.writer = { mode: 'propose', submit: (req, done) => this.submit(req, done), precheck: () => member.precheck() };
   }
 
   get name(): string {
@@ -112,24 +110,7 @@ export class ClusterModel implements DatabaseModel {
 
   /** §3.3: nothing runs against contents that lag this member's own log (the reference's pre-check). */
   canExecute(): boolean {
-    return this.held(this.member.logApplied());
-  }
-
-  private heldTimer: NodeJS.Timeout | null = null;
-
-  /**
-   * A transaction held back by canExecute() or precheck() is executed again on the change that frees it
-   * (a commit, a state change, the member's wake-up); as a safety net, also HELD_RETRY_MS later, as the
-   * reference re-runs its waiting triggers on every main-loop pass that changed anything.
-   */
-  private held(ok: boolean): boolean {
-    if (ok || this.heldTimer !== null) return ok;
-    this.heldTimer = setTimeout(() => {
-      this.heldTimer = null;
-      if (this.served !== null && this.opts.server.databases.get(this.name) === this.served) this.opts.server.retryTriggers(this.served);
-    }, HELD_RETRY_MS);
-    this.heldTimer.unref();
-    return ok;
+    return this.member.logApplied();
   }
 
   serverRow(): ServerRowState {
