@@ -13,7 +13,7 @@
 // Durability (§2.6.10): a Ready batch's records are written, then fsynced, then reported with persisted();
 // messages that depend on them are held inside the core until then, so nothing here orders sends.
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
+import { readFileBytes } from './file-probe.ts';
 import { MAGIC_CLUSTERED } from './log-header.ts';
 import { performance } from 'node:perf_hooks';
 import { OvsdbError } from '../schema/error.ts';
@@ -92,20 +92,8 @@ function now(): number {
 
 /** True when the file starts with a clustered record (`OVSDB CLUSTER `); false for anything else. */
 export function isClusteredFile(path: string): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    const want = `OVSDB ${MAGIC_CLUSTERED} `;
-    const buf = Buffer.alloc(want.length);
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    return n === buf.length && buf.toString('latin1') === want;
-  } finally {
-    fs.closeSync(fd);
-  }
+  const want = `OVSDB ${MAGIC_CLUSTERED} `;
+  return readFileBytes(path, 0, want.length)?.toString('latin1') === want;
 }
 
 /** databaseFromData in event-loop slices (storage/bulk-load.ts), same result and errors. */

@@ -22,6 +22,7 @@ import { parseSchema, schemaToJson, type DatabaseSchema } from '../schema/schema
 import type { Commit } from './database.ts';
 import { Database } from './database.ts';
 import { applyRecord } from './file.ts';
+import { readFileBytes } from './file-probe.ts';
 import { strerror } from './log-error.ts';
 import { Lockfile } from './lockfile.ts';
 
@@ -37,18 +38,7 @@ export interface LmdbStorageOptions {
 
 /** True if `path` is an LMDB data file (checks the meta page magic). */
 export function isLmdbFile(path: string): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    const b = Buffer.alloc(4);
-    return fs.readSync(fd, b, 0, 4, MDB_MAGIC_OFFSET) === 4 && b.readUInt32LE(0) === MDB_MAGIC;
-  } finally {
-    fs.closeSync(fd);
-  }
+  return readFileBytes(path, MDB_MAGIC_OFFSET, 4)?.readUInt32LE(0) === MDB_MAGIC;
 }
 
 function ioFail(details: string, e: unknown): OvsdbError {
