@@ -483,6 +483,18 @@ function toOvsdbError(e: unknown): OvsdbError {
 
 /** Records per write(2) when a backlog is written. */
 const FLUSH_BATCH = 64;
+
+/** The clustered file as a RecordLog for a member, its recoveries logged as the reference words them. */
+function openRecordLog(path: string, opts: ClusterLogOptions, onLog: NonNullable<ClusterLogOptions['onLog']>): RecordLog {
+  const onRecovery = (r: LogRecovery) =>
+    onLog(
+      r.kind === 'torn-tail' ? 'WARN' : 'ERR',
+      `${r.error.render()}; using the data before offset ${r.offset}` +
+        (r.kind === 'torn-tail' ? ` (${r.discardedBytes} bytes of an incomplete last record dropped)` : ''),
+    );
+  return RecordLog.open(path, { writable: true, magic: MAGIC_CLUSTERED, policy: opts.policy ?? 'strict', onRecovery, ...(opts.fs ? { fs: opts.fs } : {}) });
+}
+
 /** Work per event-loop turn when a backlog is written. */
 const FLUSH_SLICE_MS = 6;
 
@@ -526,13 +538,7 @@ export class ClusterLog {
     const lock = opts.lock === false ? null : Lockfile.lock(path);
     let rlog: RecordLog | null = null;
     try {
-      const onRecovery = (r: LogRecovery) =>
-        onLog(
-          r.kind === 'torn-tail' ? 'WARN' : 'ERR',
-          `${r.error.render()}; using the data before offset ${r.offset}` +
-            (r.kind === 'torn-tail' ? ` (${r.discardedBytes} bytes of an incomplete last record dropped)` : ''),
-        );
-      rlog = RecordLog.open(path, { writable: true, magic: MAGIC_CLUSTERED, policy: opts.policy ?? 'strict', onRecovery, ...(opts.fs ? { fs: opts.fs } : {}) });
+      rlog = openRecordLog(path, opts, onLog);
       const addressLog: AddressLog = (_m, level, msg) => onLog(level, msg);
       const records = rlog.records();
       const first = records.next();
@@ -570,13 +576,7 @@ export class ClusterLog {
     const lock = opts.lock === false ? null : Lockfile.lock(path);
     let rlog: RecordLog | null = null;
     try {
-      const onRecovery = (r: LogRecovery) =>
-        onLog(
-          r.kind === 'torn-tail' ? 'WARN' : 'ERR',
-          `${r.error.render()}; using the data before offset ${r.offset}` +
-            (r.kind === 'torn-tail' ? ` (${r.discardedBytes} bytes of an incomplete last record dropped)` : ''),
-        );
-      rlog = RecordLog.open(path, { writable: true, magic: MAGIC_CLUSTERED, policy: opts.policy ?? 'strict', onRecovery, ...(opts.fs ? { fs: opts.fs } : {}) });
+      rlog = openRecordLog(path, opts, onLog);
       const addressLog: AddressLog = (_m, level, msg) => onLog(level, msg);
       const slicer = timeSlicer();
       const records = rlog.recordsAsync(slicer);
