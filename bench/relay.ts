@@ -16,7 +16,6 @@
 //             latency p50/p99 (source commit → relay → client), the relays' CPU.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +26,7 @@ import { nowAbs } from './lib/clock.ts';
 import { GeneratorPool } from './lib/workers.ts';
 import { percentiles, SampleList, summarize } from './lib/stats.ts';
 import { processTree, treeCpuMs } from './lib/proc.ts';
+import { canConnect, sleep, waitFor } from './lib/wait.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BINARIES = { ts: path.join(ROOT, 'bin/ovsdb-server'), c: '/usr/sbin/ovsdb-server' } as const;
@@ -55,26 +55,6 @@ function cleanup(): void {
 }
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(cond: () => T | Promise<T>, what: string, timeoutMs = 600_000, pollMs = 5): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(pollMs);
-  }
-}
-
-function canConnect(p: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ path: p });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-}
 
 interface Server {
   name: string;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { RpcClient } from './jsonrpc.ts';
 import { NB_DB } from './ovn.ts';
+import { sleep, waitFor as waitForEvery } from './wait.ts';
 
 export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
 
@@ -38,16 +39,11 @@ export interface Block {
   readonly cpu: number;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
-export async function waitFor<T>(cond: () => T | Promise<T>, what: string, timeoutMs = 600_000, pollMs = 10): Promise<NonNullable<T>> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v as NonNullable<T>;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(pollMs);
-  }
+/** wait.ts's waitFor, polling every 10 ms. */
+export function waitFor<T>(cond: () => T | Promise<T>, what: string, timeoutMs = 600_000, pollMs = 10): Promise<NonNullable<T>> {
+  return waitForEvery(cond, what, timeoutMs, pollMs);
 }
 
 function tool(...args: string[]): void {
