@@ -329,6 +329,31 @@ export function composeUpdatesText(spec: MonitorSpec, deltas: TableDeltas): stri
   return out.join('');
 }
 
+const MATCH_CODES = ['0', '1', '2', '3'];
+
+/**
+ * Which of the changed rows `spec`'s conditions match, before and after, as a string: two specs of one
+ * family (MonitorSpec.familyKey) with equal signatures compose identical text for these changes.
+ */
+export function matchSignature(spec: MonitorSpec, deltas: TableDeltas): string {
+  let sig = '';
+  for (const [name, rows] of deltas) {
+    const mt = spec.tables.get(name);
+    if (mt === undefined) continue;
+    // One segment per monitored table (empty without a condition), so segments never run together.
+    const where = mt.where;
+    if (where.length > 0) {
+      for (const ch of rows.values()) {
+        const o = ch.old !== null && matchesAny(where, ch.old) ? 1 : 0;
+        const n = ch.new !== null && matchesAny(where, ch.new) ? 2 : 0;
+        sig += MATCH_CODES[o | n];
+      }
+    }
+    sig += '|';
+  }
+  return sig;
+}
+
 export function composeUpdates(spec: MonitorSpec, deltas: TableDeltas): JsonObject | null {
   const t = composeUpdatesText(spec, deltas);
   return t === null ? null : (parseJson(t) as JsonObject);
@@ -513,7 +538,7 @@ export class DeltaBuffer {
   readonly tables = new Map<string, Map<string, { old: Row | null; new: Row | null }>>();
 
   /** Folds in one set of changes; `only`, if given, limits it to those tables. */
-  add(deltas: TableDeltas, only?: ReadonlyMap<string, unknown>): void {
+  add(deltas: TableDeltas, only?: { has(name: string): boolean }): void {
     for (const [name, rows] of deltas) {
       if (only !== undefined && !only.has(name)) continue;
       let t = this.tables.get(name);

@@ -66,6 +66,11 @@ export interface MonitorSpec {
   readonly tableRank: ReadonlyMap<string, number>;
   /** Equal keys ⇔ identical update text for every commit. */
   readonly shapeKey: string;
+  /**
+   * shapeKey without the conditions: specs of one family write identical text for the same changes
+   * whenever their conditions match the same rows (the fan-out composes once for all of them).
+   */
+  readonly familyKey: string;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -184,15 +189,19 @@ export function makeSpec(
   } else {
     tableRank = requested as ReadonlyMap<string, number>;
   }
-  // v2 and v3 bodies are identical, so they share a shape.
-  let key = version === 1 ? '1' : sortedKeys ? '2s' : '2';
+  // v2 and v3 bodies are identical, so they share a shape. The table rank orders the tables of hash-order
+  // updates.
+  let family = version === 1 ? '1' : sortedKeys ? '2s' : '2';
+  if (!sortedKeys && fixed.size > 1) family += `\t${[...tableRank.keys()].join(',')}`;
+  let key = family;
   for (const name of [...fixed.keys()].sort()) {
     const mt = fixed.get(name)!;
-    key += `\n${name}\t${mt.select}\t`;
-    for (const c of mt.columns) key += `${c.column.name}:${c.select},`;
-    key += `\t${whereKey(mt.where)}`;
+    let t = `\n${name}\t${mt.select}\t`;
+    for (const c of mt.columns) t += `${c.column.name}:${c.select},`;
+    family += t;
+    key += `${t}\t${whereKey(mt.where)}`;
   }
-  return { version, tables: fixed, sortedKeys, tableRank, shapeKey: key };
+  return { version, tables: fixed, sortedKeys, tableRank, shapeKey: key, familyKey: family };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import {
   composeUpdates,
   composeUpdatesText,
   DeltaBuffer,
+  matchSignature,
   type TableDeltas,
 } from './monitor-compose.ts';
 import {
@@ -208,45 +209,98 @@ export class Monitor {
 }
 
 /**
- * Changes not yet sent to the monitors of one shape that took their last update at the same point: one
- * commit's row changes, or the net changes of several. The body text is composed once for all of them.
+ * Net row changes since one commit, shared by every unsent update that started there, whatever its shape,
+ * with the bodies composed from them: specs of one family whose conditions match the same changed rows
+ * (matchSignature) share one text, so monitors that differ only in conditions that select the same rows —
+ * ovn-controllers through a relay — cost one composition per round, not one each.
+ */
+class ChangeRun {
+  /** Unsent updates built on this run; at 0 the MonitorSet drops it. */
+  holders = 0;
+  /** Bumped by every add(): texts composed before it are stale. */
+  version = 0;
+  private single: TableDeltas | null;
+  private buffer: DeltaBuffer | null = null;
+  /** Tables some holder monitors (later commits keep only these). */
+  private readonly watched = new Set<string>();
+  /** Composed bodies of this version: family key → match signature → text (null: nothing to report). */
+  private texts = new Map<string, Map<string, string | null>>();
+
+  constructor(first: TableDeltas) {
+    this.single = first;
+  }
+
+  watch(spec: MonitorSpec): void {
+    for (const name of spec.tables.keys()) this.watched.add(name);
+  }
+
+  add(tables: TableDeltas): void {
+    if (this.buffer === null) {
+      this.buffer = new DeltaBuffer();
+      this.buffer.add(this.single!, this.watched);
+      this.single = null;
+    }
+    this.buffer.add(tables, this.watched);
+    this.version++;
+    if (this.texts.size > 0) this.texts = new Map();
+  }
+
+  body(spec: MonitorSpec): string | null {
+    const tables = this.single ?? this.buffer!.tables;
+    let bySig = this.texts.get(spec.familyKey);
+    if (bySig === undefined) this.texts.set(spec.familyKey, (bySig = new Map()));
+    const sig = matchSignature(spec, tables);
+    let text = bySig.get(sig);
+    if (text === undefined) {
+      text = composeUpdatesText(spec, tables);
+      bySig.set(sig, text);
+    }
+    return text;
+  }
+
+  /** Dropped by its last holder: let go of the changes and texts (they may be large). */
+  release(): void {
+    this.single = null;
+    this.buffer = null;
+    this.texts = new Map();
+  }
+}
+
+/**
+ * Changes not yet sent to the monitors of one shape that took their last update at the same point: a run
+ * of commits from there on, of which this shape reports what its tables and conditions select.
  */
 class PendingUpdate {
   /** Monitors holding this update; at 0 the MonitorSet drops it. */
   holders = 0;
-  lastTxnId = ZERO_UUID;
-  private single: TableDeltas | null = null;
-  private buffer: DeltaBuffer | null = null;
-  private text: string | null | undefined = undefined;
+  /** The last commit that touched this shape's tables. */
+  lastTxnId: string;
+  private text: string | null = null;
+  private textVersion = -1;
 
-  constructor(private readonly spec: MonitorSpec) {}
-
-  add(tables: TableDeltas, txnId: string): void {
-    if (this.single === null && this.buffer === null) {
-      this.single = tables;
-    } else {
-      if (this.buffer === null) {
-        this.buffer = new DeltaBuffer();
-        this.buffer.add(this.single!, this.spec.tables);
-        this.single = null;
-      }
-      this.buffer.add(tables, this.spec.tables);
-    }
-    this.text = undefined;
+  constructor(
+    private readonly spec: MonitorSpec,
+    private readonly run: ChangeRun,
+    txnId: string,
+  ) {
+    run.holders++;
+    run.watch(spec);
     this.lastTxnId = txnId;
   }
 
   /** The <table-updates> text, or null when the net change is nothing this shape reports. */
   body(): string | null {
-    if (this.text === undefined) this.text = composeUpdatesText(this.spec, this.single ?? this.buffer!.tables);
+    if (this.textVersion !== this.run.version) {
+      this.text = this.run.body(this.spec);
+      this.textVersion = this.run.version;
+    }
     return this.text;
   }
 
-  /** Taken by its last holder: drop the changes and the text (they may be large) before the set drops us. */
+  /** Taken by its last holder. */
   release(): void {
-    this.single = null;
-    this.buffer = null;
     this.text = null;
+    if (--this.run.holders === 0) this.run.release();
   }
 }
 
@@ -264,6 +318,8 @@ interface ShapeGroup {
 /** All monitors of one database, grouped by shape; the server calls onCommit() after every applied commit. */
 export class MonitorSet {
   private readonly groups = new Map<string, ShapeGroup>();
+  /** Change runs some unsent update is built on. */
+  private readonly runs = new Set<ChangeRun>();
   private count = 0;
 
   constructor(readonly db: Database) {}
@@ -308,22 +364,28 @@ export class MonitorSet {
   /** Fans a just-applied commit out to every monitor; sessions then collect with Monitor.takeUpdate(). */
   onCommit(commit: Commit, txnId: string = ZERO_UUID): void {
     const tables = commit.tables;
+    // Runs still held take the commit once each, whatever the number of shapes on them.
+    for (const run of this.runs) {
+      if (run.holders === 0) this.runs.delete(run);
+      else run.add(tables);
+    }
+    let fresh: ChangeRun | null = null;
     for (const g of this.groups.values()) {
       if (!touches(g.spec, tables)) continue;
-      // Each unsent update of this shape takes the commit once; monitors with none share a new one.
       for (const p of g.pending) {
         if (p.holders === 0) g.pending.delete(p);
-        else p.add(tables, txnId);
+        else p.lastTxnId = txnId;
       }
-      let fresh: PendingUpdate | null = null;
+      // Monitors with no unsent update share a new one, on a run that starts here.
+      let update: PendingUpdate | null = null;
       for (const m of g.monitors) {
         if (m.busy) continue;
-        if (fresh === null) {
-          fresh = new PendingUpdate(g.spec);
-          fresh.add(tables, txnId);
-          g.pending.add(fresh);
+        if (update === null) {
+          if (fresh === null) this.runs.add((fresh = new ChangeRun(tables)));
+          update = new PendingUpdate(g.spec, fresh, txnId);
+          g.pending.add(update);
         }
-        m.attach(fresh);
+        m.attach(update);
       }
     }
   }
