@@ -1,10 +1,10 @@
 // Fan-out sharing: unsent updates of different shapes share one change run, and monitors that differ only in
 // conditions share a composed text when those conditions select the same changed rows — never otherwise.
 import { describe, expect, it } from 'vitest';
-import { stringify } from '../../schema/json.ts';
+import { stringify, type JsonValue } from '../../schema/json.ts';
 import { Fixture, take, txnId, U1, U2, U3 } from './monitor-util.ts';
 
-const cond = (where: unknown[]) => ({ T: [{ columns: ['x', 'name'], where }] });
+const cond = (where: JsonValue[]): JsonValue => ({ T: [{ columns: ['x', 'name'], where }] });
 
 describe('fan-out over shared change runs', () => {
   it('each conditional monitor gets exactly the rows its condition selects, in one update per burst', () => {
@@ -35,7 +35,7 @@ describe('fan-out over shared change runs', () => {
     const only = f.monitor('only', 2, cond([['name', '==', 'c']]));
     f.insert('T', U1, { x: 1, name: 'c' });
     f.insert('T', U2, { x: 2, name: 'd' });
-    const bodies = ms.map((m) => take(m).map((u) => stringify((u as { params: unknown[] }).params[1])));
+    const bodies = ms.map((m) => take(m).map((u) => stringify((u as { params: JsonValue[] }).params[1])));
     expect(new Set(bodies.map((b) => b.join())).size).toBe(1);
     expect(JSON.parse(bodies[0][0])).toEqual({ T: { [U1]: { insert: { x: 1, name: 'c' } }, [U2]: { insert: { x: 2, name: 'd' } } } });
     expect(take(only)).toEqual([{ id: null, method: 'update2', params: ['only', { T: { [U1]: { insert: { x: 1, name: 'c' } } } }] }]);
